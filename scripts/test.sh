@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything `make test` checks: formatting, clippy, then every test (unit, property,
+# DynamoDB Local, end-to-end) against a DynamoDB Local started here and stopped on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+step "DynamoDB Local"
+ddb="$(scripts/dynamodb-local.sh start)"
+eval "$ddb"
+trap 'scripts/dynamodb-local.sh stop "$DDB_PID"' EXIT
+export PODKEYS_TEST_DYNAMODB
+
+step "cargo test (DynamoDB Local on port $DDB_PORT)"
+cargo test --quiet --workspace --all-targets
+# Doc tests are not part of --all-targets.
+cargo test --quiet --workspace --doc

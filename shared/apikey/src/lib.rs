@@ -1,0 +1,47 @@
+//! The key domain, pure: key format and generation, checksum, SHA-256 hash, ids, owner and
+//! name strings, scopes and what routes need, status. No I/O beyond the OS random source.
+
+mod base62;
+mod hash;
+mod id;
+mod key;
+mod scope;
+mod status;
+mod text;
+mod time;
+
+pub use hash::KeyHash;
+pub use id::KeyId;
+pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
+pub use scope::{KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, requirement};
+pub use status::KeyStatus;
+pub use text::{Description, KeyName, OwnerId};
+pub use time::Timestamp;
+
+/// Everything that can be wrong with a value of this domain. Messages are written for the API
+/// client who sent the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("invalid API key: {0}")]
+    Key(#[from] KeyRejection),
+    #[error("key prefix must match [a-z][a-z0-9]{{1,9}}")]
+    InvalidPrefix,
+    #[error("not a key id")]
+    InvalidKeyId,
+    #[error("not a key hash")]
+    InvalidHash,
+    #[error("owner_id must be 1-128 characters from A-Z a-z 0-9 . _ - @ + : |")]
+    InvalidOwnerId,
+    #[error("name {0}")]
+    InvalidName(&'static str),
+    #[error("description {0}")]
+    InvalidDescription(&'static str),
+    #[error("unknown scope {0:?}")]
+    UnknownScope(String),
+    #[error("scopes: {0}")]
+    InvalidScopes(&'static str),
+    #[error("status must be one of active, revoked, expired")]
+    InvalidStatus,
+    #[error("the operating system's random source failed")]
+    Entropy,
+}

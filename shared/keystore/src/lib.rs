@@ -1,0 +1,18 @@
+//! The DynamoDB table of podkeys, and the only code that speaks to it: the schema, item
+//! conversions, and every operation the functions and tools perform. Keys are stored by the
+//! SHA-256 of the key string; an `id#<key id>` item maps public ids to hashes so that id
+//! lookups are strongly consistent (no index in the way).
+
+pub mod client;
+mod cursor;
+mod error;
+mod record;
+pub mod schema;
+mod store;
+
+pub use aws_sdk_dynamodb::Client;
+pub use cursor::Listing;
+pub use error::StoreError;
+pub use record::{KeyRecord, NewKey};
+pub use schema::{TableCreation, create_table};
+pub use store::{Access, KeyStore, MAX_PAGE, Page};

@@ -1,0 +1,101 @@
+//! The table's shape, defined once. `infra/template.yaml` mirrors `create_table`.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, SseSpecification, TimeToLiveSpecification,
+};
+
+use aws_sdk_dynamodb::error::BuildError;
+
+use crate::error::{StoreError, classify};
+
+/// Partition key: the key's SHA-256 in hex for key items, `id#<key id>` for id items.
+pub const PK: &str = "pk";
+/// GSI listing one owner's keys newest first.
+pub const BY_OWNER: &str = "by_owner";
+/// GSI listing every owner's keys newest first, for admins. Key items carry `kind = "key"`,
+/// so this index is one partition; key creation rates sit far below its write limit.
+pub const BY_CREATED: &str = "all_by_created";
+pub const KIND_KEY: &str = "key";
+/// TTL attribute: revoked and expired keys are deleted this long after they stopped working.
+pub const PURGE_AT: &str = "purge_at";
+
+/// What `create_table` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableCreation {
+    Created,
+    AlreadyExisted,
+}
+
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, BuildError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+}
+
+fn attr(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, BuildError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+}
+
+fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, BuildError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash)?)
+        .key_schema(key("created_at", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+}
+
+fn unexpected(e: BuildError) -> StoreError {
+    StoreError::Unexpected(e.into())
+}
+
+/// Creates the table (on-demand, encrypted, both indexes) and turns on TTL. Idempotent: an
+/// existing table of that name is left as it is.
+pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation, StoreError> {
+    let created = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attr(PK, ScalarAttributeType::S).map_err(unexpected)?)
+        .attribute_definitions(attr("owner_id", ScalarAttributeType::S).map_err(unexpected)?)
+        .attribute_definitions(attr("kind", ScalarAttributeType::S).map_err(unexpected)?)
+        .attribute_definitions(attr("created_at", ScalarAttributeType::N).map_err(unexpected)?)
+        .key_schema(key(PK, KeyType::Hash).map_err(unexpected)?)
+        .global_secondary_indexes(index(BY_OWNER, "owner_id").map_err(unexpected)?)
+        .global_secondary_indexes(index(BY_CREATED, "kind").map_err(unexpected)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .sse_specification(SseSpecification::builder().enabled(true).build())
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => {
+            return Ok(TableCreation::AlreadyExisted);
+        }
+        Err(e) => return Err(classify(e)),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(PURGE_AT)
+                .enabled(true)
+                .build()
+                .map_err(unexpected)?,
+        )
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(TableCreation::Created)
+}

@@ -1,0 +1,380 @@
+//! Every table operation.
+
+use std::time::Duration;
+
+use apikey::{KeyHash, KeyId, KeyStatus, OwnerId, Timestamp};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+
+use crate::cursor::{self, Listing};
+use crate::error::{StoreError, classify};
+use crate::record::{Item, KeyRecord, RECORD_ATTRIBUTES, hash_of_id_item, id_pk, n, s};
+use crate::schema::{BY_CREATED, BY_OWNER, KIND_KEY, PK, PURGE_AT};
+
+/// Who is acting on a key: its owner, or an admin acting on anyone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    Owner(OwnerId),
+    Admin,
+}
+
+impl Access {
+    fn permits(&self, record: &KeyRecord) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Owner(owner) => *owner == record.owner_id,
+        }
+    }
+}
+
+/// One page of a listing, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub keys: Vec<KeyRecord>,
+    /// Present when more keys follow; pass it back to get them.
+    pub next_cursor: Option<String>,
+}
+
+/// Largest page a listing returns.
+pub const MAX_PAGE: usize = 100;
+
+/// Revocations that meet a concurrent transaction on the same key retry this often.
+const REVOKE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone)]
+pub struct KeyStore {
+    client: Client,
+    table: String,
+    retention_secs: i64,
+}
+
+impl KeyStore {
+    pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_secs: Self::DEFAULT_RETENTION_DAYS * 86_400,
+        }
+    }
+
+    /// How long revoked and expired keys stay readable before DynamoDB's TTL deletes them.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention_secs = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes the key item and its id item in one transaction. Either already existing (a
+    /// hash or id collision) fails the whole write with `Conflict`; nothing is overwritten.
+    pub async fn create(&self, record: &KeyRecord) -> Result<(), StoreError> {
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build()
+                .map_err(|e| StoreError::Unexpected(e.into()))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(put(record.to_item(self.retention_secs))?)
+            .transact_items(put(record.to_id_item(self.retention_secs))?)
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
+    }
+
+    /// The key with this hash: one strongly consistent read, so a revocation is seen at once.
+    pub async fn get_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
+        let mut get = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(hash.to_hex()))
+            .consistent_read(true);
+        // Attribute names like `name` are reserved words: project through placeholders.
+        let mut projection = Vec::with_capacity(RECORD_ATTRIBUTES.len());
+        for (i, attr) in RECORD_ATTRIBUTES.iter().enumerate() {
+            projection.push(format!("#a{i}"));
+            get = get.expression_attribute_names(format!("#a{i}"), *attr);
+        }
+        let out = get
+            .projection_expression(projection.join(","))
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(KeyRecord::try_from).transpose()
+    }
+
+    /// The key with this id, by the id item (consistent) and then the key (consistent): never
+    /// an index, so a key is found the moment `create` returns.
+    pub async fn get_by_id(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        let Some(hash) = self.hash_of(id).await? else {
+            return Ok(None);
+        };
+        self.get_by_hash(&hash).await
+    }
+
+    async fn hash_of(&self, id: &KeyId) -> Result<Option<KeyHash>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(id_pk(id)))
+            .consistent_read(true)
+            .projection_expression("key_hash")
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.as_ref().map(hash_of_id_item).transpose()
+    }
+
+    /// A page of keys, newest first, optionally only those with `status` at `now`. Pages are
+    /// full (`limit` keys) whenever that many remain, even when the filter skips many.
+    pub async fn list(
+        &self,
+        listing: &Listing,
+        status: Option<KeyStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Page, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut start = cursor.map(|c| cursor::decode(c, listing)).transpose()?;
+        let mut keys = Vec::with_capacity(limit + 1);
+        // One more than asked tells whether a next page exists without an empty last page.
+        let want = limit + 1;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .scan_index_forward(false)
+                .limit(i32::try_from(want - keys.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            query = match listing {
+                Listing::Owner(owner) => query
+                    .index_name(BY_OWNER)
+                    .key_condition_expression("owner_id = :part")
+                    .expression_attribute_values(":part", s(owner.as_str())),
+                Listing::All => query
+                    .index_name(BY_CREATED)
+                    .key_condition_expression("kind = :part")
+                    .expression_attribute_values(":part", s(KIND_KEY)),
+            };
+            if let Some(status) = status {
+                query = query.filter_expression(status_filter(status));
+                if status != KeyStatus::Revoked {
+                    query = query.expression_attribute_values(":now", n(now));
+                }
+            }
+            let out = query.send().await.map_err(classify)?;
+            for item in out.items() {
+                keys.push(KeyRecord::try_from(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(last) if keys.len() < want => start = Some(last),
+                _ => break,
+            }
+        }
+        let next_cursor = if keys.len() > limit {
+            keys.truncate(limit);
+            keys.last().map(|last| cursor::encode(listing, last))
+        } else {
+            None
+        };
+        Ok(Page { keys, next_cursor })
+    }
+
+    /// Revokes a key at `now` and returns it. Idempotent: revoking a revoked key returns it
+    /// unchanged (same `revoked_at`), whoever wins a race. A key that does not exist or that
+    /// `access` may not touch is `NotFound`, so ids of other owners' keys reveal nothing.
+    pub async fn revoke(
+        &self,
+        id: &KeyId,
+        access: &Access,
+        now: Timestamp,
+    ) -> Result<KeyRecord, StoreError> {
+        let hash = self.hash_of(id).await?.ok_or(StoreError::NotFound)?;
+        for attempt in 1..=REVOKE_ATTEMPTS {
+            match self.revoke_transaction(&hash, id, access, now).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e @ StoreError::Throttled(_)) if attempt == REVOKE_ATTEMPTS => return Err(e),
+                // A concurrent transaction on the same key (another revoke): look, then retry.
+                Err(StoreError::Throttled(_)) => {}
+                Err(e) => return Err(e),
+            }
+            match self.get_by_hash(&hash).await? {
+                Some(record) if access.permits(&record) && record.revoked_at.is_some() => {
+                    return Ok(record);
+                }
+                Some(record) if access.permits(&record) => {
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                _ => return Err(StoreError::NotFound),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Sets `revoked_at` and the TTL on the key and its id item, atomically, only if the key
+    /// exists, is not revoked yet and belongs to the caller.
+    async fn revoke_transaction(
+        &self,
+        hash: &KeyHash,
+        id: &KeyId,
+        access: &Access,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let purge = n(now.plus_secs(self.retention_secs));
+        let mut condition = "attribute_exists(#pk) AND attribute_not_exists(revoked_at)".to_owned();
+        let mut key_update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(hash.to_hex()))
+            .update_expression("SET revoked_at = :now, #purge = :purge")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#purge", PURGE_AT)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":purge", purge.clone());
+        if let Access::Owner(owner) = access {
+            condition.push_str(" AND owner_id = :owner");
+            key_update = key_update.expression_attribute_values(":owner", s(owner.as_str()));
+        }
+        let key_update = key_update
+            .condition_expression(condition)
+            .build()
+            .map_err(|e| StoreError::Unexpected(e.into()))?;
+        let id_update = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(id_pk(id)))
+            .update_expression("SET #purge = :purge")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#purge", PURGE_AT)
+            .expression_attribute_values(":purge", purge)
+            .build()
+            .map_err(|e| StoreError::Unexpected(e.into()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(key_update).build())
+            .transact_items(TransactWriteItem::builder().update(id_update).build())
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
+    }
+
+    /// Records that a key was used at `now`, unless a use within `interval` is already
+    /// recorded. Never creates an item, never touches a revoked key. Returns whether it wrote.
+    pub async fn touch_last_used(
+        &self,
+        hash: &KeyHash,
+        now: Timestamp,
+        interval: Duration,
+    ) -> Result<bool, StoreError> {
+        let interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(hash.to_hex()))
+            .update_expression("SET last_used_at = :now")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(revoked_at) \
+                 AND (attribute_not_exists(last_used_at) OR last_used_at <= :stale)",
+            )
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(now.plus_secs(-interval)))
+            .return_values(ReturnValue::None)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// The filter that keeps keys of `status`; the same rule as `KeyStatus::derive`.
+fn status_filter(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Revoked => "attribute_exists(revoked_at)",
+        KeyStatus::Expired => "attribute_not_exists(revoked_at) AND expires_at <= :now",
+        KeyStatus::Active => {
+            "attribute_not_exists(revoked_at) \
+             AND (attribute_not_exists(expires_at) OR expires_at > :now)"
+        }
+    }
+}
+
+/// A cancelled transaction: a failed condition is `Conflict`; a clash with a concurrent
+/// transaction on the same item is `Throttled` (the same call may succeed later).
+fn transaction_error<R>(
+    err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> StoreError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    {
+        let reasons: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code())
+            .collect();
+        if reasons.contains(&"ConditionalCheckFailed") {
+            return StoreError::Conflict;
+        }
+        return StoreError::Throttled(err.into());
+    }
+    classify(err)
+}
+
+#[cfg(feature = "test-util")]
+impl KeyStore {
+    /// Every item in the table, every attribute rendered as text. A full scan: for tests that
+    /// count what was written or search it for things that must never be stored.
+    pub async fn raw_items(&self) -> Result<Vec<Vec<(String, String)>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                items.push(
+                    item.iter()
+                        .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                        .collect(),
+                );
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(items),
+            }
+        }
+    }
+}
