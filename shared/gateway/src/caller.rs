@@ -1,0 +1,86 @@
+//! Who is calling, as the authorizer established it.
+
+use apikey::{KeyId, OwnerId, Scope, ScopeSet};
+use keystore::Access;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
+
+use crate::ApiError;
+
+/// The calling key, from `requestContext.authorizer` (`owner_id`, `key_id`, `scopes`,
+/// `admin`). API Gateway passes the authorizer's context values as strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub owner_id: OwnerId,
+    pub key_id: KeyId,
+    pub scopes: ScopeSet,
+}
+
+const UNWIRED: &str = "request was not authorized";
+
+impl Caller {
+    /// Fails closed: a request without a complete, consistent authorizer context means the
+    /// API was deployed without the authorizer in front of this route.
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() else {
+            return Err(ApiError::Unauthorized(UNWIRED));
+        };
+        let fields = &ctx.authorizer.fields;
+        let text = |name: &str| match fields.get(name) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let parsed = (|| {
+            let owner_id = OwnerId::parse(text("owner_id")?).ok()?;
+            let key_id = KeyId::parse(text("key_id")?).ok()?;
+            let scopes = ScopeSet::parse_spaced(text("scopes")?).ok()?;
+            let admin = match fields.get("admin")? {
+                Value::Bool(b) => *b,
+                Value::String(s) if s == "true" => true,
+                Value::String(s) if s == "false" => false,
+                _ => return None,
+            };
+            // `admin` restates the scopes; a disagreement means a tampered or broken context.
+            (admin == scopes.is_admin()).then_some(Self {
+                owner_id,
+                key_id,
+                scopes,
+            })
+        })();
+        parsed.ok_or(ApiError::Unauthorized(UNWIRED))
+    }
+
+    /// Only the key's own id, for log lines (never fails, never the key).
+    pub fn key_id_for_log(req: &Request) -> Option<String> {
+        match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => match ctx.authorizer.fields.get("key_id") {
+                Some(Value::String(s)) if KeyId::parse(s).is_ok() => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.scopes.is_admin()
+    }
+
+    /// Checked here as well as in the authorizer: a route that is ever wired wrongly still
+    /// refuses keys without the scope.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.allows(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(scope.as_str()))
+        }
+    }
+
+    pub fn access(&self) -> Access {
+        if self.is_admin() {
+            Access::Admin
+        } else {
+            Access::Owner(self.owner_id.clone())
+        }
+    }
+}

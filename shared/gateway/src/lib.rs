@@ -1,0 +1,96 @@
+//! API Gateway glue shared by the functions: configuration, the calling key's identity,
+//! request parsing (route, JSON body, query, path id), the one error → JSON response mapping,
+//! the key object, and the one log line per request.
+
+mod caller;
+mod config;
+mod error;
+mod request;
+mod response;
+pub mod routes;
+
+use std::future::Future;
+use std::time::Instant;
+
+use keystore::KeyStore;
+use keystore::client::{self, ClientSettings};
+use lambda_http::{Body, Request, Response};
+
+pub use caller::Caller;
+pub use config::{Config, ConfigError};
+pub use error::ApiError;
+pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
+pub use response::{KeyObject, json};
+
+/// What a function keeps between invocations: its configuration and one store (one client,
+/// one connection pool).
+#[derive(Debug, Clone)]
+pub struct State {
+    pub store: KeyStore,
+    pub config: Config,
+}
+
+impl State {
+    pub fn new(store: KeyStore, config: Config) -> Self {
+        let store = store.with_retention(config.retention);
+        Self { store, config }
+    }
+
+    /// From the environment: config first (a clear error if it is wrong), then the client.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let client = client::from_env(ClientSettings::default()).await;
+        Ok(Self::new(KeyStore::new(client, &config.table_name), config))
+    }
+}
+
+/// JSON log lines on stdout (CloudWatch), `RUST_LOG` to filter, `info` by default.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Runs `handle`, turns its error into the JSON error response, and writes the request's one
+/// log line: request id, method, route, status, calling key id, latency. Never a key.
+pub async fn serve<F, Fut>(req: Request, handle: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let method = req.method().to_string();
+    let route = resource(&req).unwrap_or("-").to_owned();
+    let caller_key = Caller::key_id_for_log(&req);
+    let (response, error) = match handle(req).await {
+        Ok(response) => (response, None),
+        Err(e) => {
+            let code = e.code();
+            let cause = e.cause_chain();
+            (e.into_response(request_id.as_deref()), Some((code, cause)))
+        }
+    };
+    let status = response.status().as_u16();
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let request_id = request_id.as_deref().unwrap_or("-");
+    let key_id = caller_key.as_deref().unwrap_or("-");
+    match error {
+        None => tracing::info!(request_id, method, route, status, key_id, latency_us, "request"),
+        Some((code, None)) => {
+            tracing::info!(request_id, method, route, status, key_id, latency_us, code, "request")
+        }
+        Some((code, Some(cause))) => tracing::error!(
+            request_id, method, route, status, key_id, latency_us, code, cause, "request"
+        ),
+    }
+    response
+}

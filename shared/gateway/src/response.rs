@@ -1,0 +1,67 @@
+//! JSON responses and the key object every route returns.
+
+use apikey::{Scope, Timestamp};
+use keystore::KeyRecord;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A JSON response that no cache keeps (key material and key state must never be cached).
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        // Our bodies are plain structs; this is unreachable, but a panic is not an answer.
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_owned(),
+        ),
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The key object of SPEC §3. Timestamps are RFC 3339 UTC or `null`.
+#[derive(Debug, Serialize)]
+pub struct KeyObject<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub hint: &'a str,
+    pub scopes: Vec<&'static str>,
+    pub status: &'static str,
+    pub owner_id: &'a str,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub rotated_from: Option<&'a str>,
+    pub rotated_to: Option<&'a str>,
+}
+
+impl<'a> KeyObject<'a> {
+    pub fn new(r: &'a KeyRecord, now: Timestamp) -> Self {
+        let time = |t: Option<Timestamp>| t.map(Timestamp::to_rfc3339);
+        Self {
+            id: r.id.as_str(),
+            name: r.name.as_str(),
+            description: r.description.as_ref().map(|d| d.as_str()),
+            hint: &r.hint,
+            scopes: r.scopes.iter().map(Scope::as_str).collect(),
+            status: r.status(now).as_str(),
+            owner_id: r.owner_id.as_str(),
+            created_at: r.created_at.to_rfc3339(),
+            expires_at: time(r.expires_at),
+            last_used_at: time(r.last_used_at),
+            revoked_at: time(r.revoked_at),
+            rotated_from: r.rotated_from.as_ref().map(|i| i.as_str()),
+            rotated_to: r.rotated_to.as_ref().map(|i| i.as_str()),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The key-management routes: one table that every function, the 405 `Allow` header and
+//! (later) the local gateway and template checks read.
+
+use apikey::{KEYS_PATH, ME_PATH};
+
+pub const KEYS: &str = KEYS_PATH;
+pub const KEY: &str = "/api/v1/auth/api-keys/{id}";
+pub const ROTATE: &str = "/api/v1/auth/api-keys/{id}/rotate";
+pub const ME: &str = ME_PATH;
+
+/// Which function serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    CreateKey,
+    ListKeys,
+    RevokeKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub resource: &'static str,
+    pub function: Function,
+}
+
+const fn route(method: &'static str, resource: &'static str, function: Function) -> Route {
+    Route {
+        method,
+        resource,
+        function,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("POST", KEYS, Function::CreateKey),
+    route("GET", KEYS, Function::ListKeys),
+    route("GET", KEY, Function::ListKeys),
+    route("DELETE", KEY, Function::RevokeKey),
+    route("GET", ME, Function::ListKeys),
+];
+
+/// The routes one function serves.
+pub fn served_by(function: Function) -> Vec<Route> {
+    ROUTES
+        .iter()
+        .filter(|r| r.function == function)
+        .copied()
+        .collect()
+}
+
+/// `Allow` for a known resource, e.g. `GET, POST`.
+pub fn allowed_methods(resource: &str) -> Option<String> {
+    let methods: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| r.resource == resource)
+        .map(|r| r.method)
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
