@@ -76,8 +76,14 @@ mod tests {
             (&[], "TABLE_NAME"),
             (&[("TABLE_NAME", " ")], "TABLE_NAME"),
             (&[("TABLE_NAME", "t"), ("KEY_PREFIX", "AP")], "KEY_PREFIX"),
-            (&[("TABLE_NAME", "t"), ("RETENTION_DAYS", "x")], "RETENTION_DAYS"),
-            (&[("TABLE_NAME", "t"), ("LAST_USED_INTERVAL_SECS", "-1")], "LAST_USED_INTERVAL_SECS"),
+            (
+                &[("TABLE_NAME", "t"), ("RETENTION_DAYS", "x")],
+                "RETENTION_DAYS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("LAST_USED_INTERVAL_SECS", "-1")],
+                "LAST_USED_INTERVAL_SECS",
+            ),
         ];
         for (pairs, named) in cases {
             let err = Config::from_lookup(lookup(pairs)).expect_err("invalid");

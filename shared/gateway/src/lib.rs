@@ -44,6 +44,15 @@ impl State {
     }
 }
 
+/// Init for a function's `main`: JSON logging, then configuration and client. A bad
+/// configuration is logged and returned, so the function fails at init with a clear message.
+pub async fn init() -> Result<State, ConfigError> {
+    init_tracing();
+    State::from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))
+}
+
 /// JSON log lines on stdout (CloudWatch), `RUST_LOG` to filter, `info` by default.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -84,9 +93,13 @@ where
     let request_id = request_id.as_deref().unwrap_or("-");
     let key_id = caller_key.as_deref().unwrap_or("-");
     match error {
-        None => tracing::info!(request_id, method, route, status, key_id, latency_us, "request"),
+        None => tracing::info!(
+            request_id, method, route, status, key_id, latency_us, "request"
+        ),
         Some((code, None)) => {
-            tracing::info!(request_id, method, route, status, key_id, latency_us, code, "request")
+            tracing::info!(
+                request_id, method, route, status, key_id, latency_us, code, "request"
+            )
         }
         Some((code, Some(cause))) => tracing::error!(
             request_id, method, route, status, key_id, latency_us, code, cause, "request"

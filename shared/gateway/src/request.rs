@@ -76,9 +76,8 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<Option<T>, ApiErr
             format!("invalid request body: {path}: {inner}")
         })
     })?;
-    de.end().map_err(|e| {
-        ApiError::InvalidRequest(format!("invalid request body: {e}"))
-    })?;
+    de.end()
+        .map_err(|e| ApiError::InvalidRequest(format!("invalid request body: {e}")))?;
     Ok(Some(value))
 }
 
@@ -133,9 +132,10 @@ impl ListParams {
             }
         };
         if let Some(s) = single("status")? {
-            params.status = Some(s.parse().map_err(|e: apikey::Error| {
-                ApiError::InvalidRequest(e.to_string())
-            })?);
+            params.status = Some(
+                s.parse()
+                    .map_err(|e: apikey::Error| ApiError::InvalidRequest(e.to_string()))?,
+            );
         }
         if let Some(s) = single("limit")? {
             params.limit = match s.parse::<usize>() {
@@ -150,9 +150,8 @@ impl ListParams {
             params.cursor = Some(s.to_owned());
         }
         if let Some(s) = single("owner_id")? {
-            params.owner_id = Some(
-                OwnerId::parse(s).map_err(|e| ApiError::InvalidRequest(e.to_string()))?,
-            );
+            params.owner_id =
+                Some(OwnerId::parse(s).map_err(|e| ApiError::InvalidRequest(e.to_string()))?);
         }
         Ok(params)
     }

@@ -352,6 +352,31 @@ impl KeyStore {
     /// Every item in the table, every attribute rendered as text. A full scan: for tests that
     /// count what was written or search it for things that must never be stored.
     pub async fn raw_items(&self) -> Result<Vec<Vec<(String, String)>>, StoreError> {
+        self.scan_rendered(None).await
+    }
+
+    /// Whether both indexes show exactly the key items of the table. Indexes are eventually
+    /// consistent, so a test that lists right after writing waits for this first.
+    pub async fn indexes_settled(&self) -> Result<bool, StoreError> {
+        let key_items = |items: Vec<Vec<(String, String)>>| -> std::collections::HashSet<_> {
+            items
+                .into_iter()
+                .filter(|item| item.iter().any(|(k, _)| k == "kind"))
+                .collect()
+        };
+        let table = key_items(self.scan_rendered(None).await?);
+        for index in [BY_OWNER, BY_CREATED] {
+            if key_items(self.scan_rendered(Some(index)).await?) != table {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn scan_rendered(
+        &self,
+        index: Option<&str>,
+    ) -> Result<Vec<Vec<(String, String)>>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -359,17 +384,19 @@ impl KeyStore {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .consistent_read(true)
+                .set_index_name(index.map(str::to_owned))
+                .consistent_read(index.is_none())
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(classify)?;
             for item in out.items() {
-                items.push(
-                    item.iter()
-                        .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                        .collect(),
-                );
+                let mut rendered: Vec<(String, String)> = item
+                    .iter()
+                    .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                    .collect();
+                rendered.sort();
+                items.push(rendered);
             }
             match out.last_evaluated_key {
                 Some(last) => start = Some(last),

@@ -38,6 +38,7 @@ async fn ids_of_listing(
     status: Option<KeyStatus>,
     limit: usize,
 ) -> (Vec<KeyId>, usize) {
+    testkit::settle(store).await;
     let (mut ids, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
     loop {
         let page = store
@@ -201,6 +202,7 @@ async fn listings_filter_by_status_and_still_fill_pages() {
             }
         };
     }
+    testkit::settle(&store).await;
     let alice = Listing::Owner(owner("alice"));
     for (status, want) in [
         (KeyStatus::Active, &active),
@@ -229,6 +231,7 @@ async fn a_cursor_only_works_for_the_listing_that_issued_it() {
         issue(&store, new_key("alice", "a"), T0.plus_secs(i)).await;
         issue(&store, new_key("bob", "b"), T0.plus_secs(i)).await;
     }
+    testkit::settle(&store).await;
     let alice = Listing::Owner(owner("alice"));
     let page = store.list(&alice, None, 1, None, T0).await.expect("list");
     let cursor = page.next_cursor.expect("more pages");

@@ -3,7 +3,7 @@
 //! each other's keys. There is no mock: without DynamoDB Local these helpers fail loudly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keystore::client::{self, ClientSettings};
 use keystore::{Client, KeyStore, TableCreation};
@@ -21,8 +21,21 @@ pub fn endpoint() -> String {
     }
 }
 
+/// Time bounds for the emulator. Production's bounds (800 ms per attempt) suit DynamoDB's
+/// ~10 ms reads, but DynamoDB Local is a JVM on two busy cores that serialises transactions:
+/// under a hundred parallel creates an attempt can take seconds. Tests of the production bounds
+/// build their own client with `ClientSettings::default()`.
+pub fn emulator_settings() -> ClientSettings {
+    ClientSettings {
+        connect_timeout: Duration::from_secs(2),
+        attempt_timeout: Duration::from_secs(10),
+        operation_timeout: Duration::from_secs(30),
+        max_attempts: 3,
+    }
+}
+
 pub fn local_client() -> Client {
-    client::local(&endpoint(), ClientSettings::default())
+    client::local(&endpoint(), emulator_settings())
 }
 
 /// A table name no other test (or earlier run against the same DynamoDB Local) uses.
@@ -51,5 +64,22 @@ pub async fn item_count(store: &KeyStore) -> usize {
     match store.raw_items().await {
         Ok(items) => items.len(),
         Err(e) => panic!("scanning {}: {e:?}", store.table()),
+    }
+}
+
+/// Waits (at most 5 s) until the table's indexes show every write, so that a listing right
+/// after writing is deterministic. DynamoDB's indexes are eventually consistent, and DynamoDB
+/// Local's lag behind under load too; the product does not hide that (SPEC §3), tests wait.
+pub async fn settle(store: &KeyStore) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match store.indexes_settled().await {
+            Ok(true) => return,
+            Ok(false) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(false) => panic!("indexes of {} still lag after 5 s", store.table()),
+            Err(e) => panic!("scanning {}: {e:?}", store.table()),
+        }
     }
 }

@@ -1,0 +1,144 @@
+//! `GET /api/v1/auth/api-keys` (a page of keys), `GET /api/v1/auth/api-keys/{id}` (one key)
+//! and `GET /api/v1/auth/me` (the calling key). Users see their own keys; admins see all.
+
+use apikey::{Scope, Timestamp};
+use gateway::routes::{self, Function};
+use gateway::{ApiError, Caller, KeyObject, ListParams, State};
+use keystore::{KeyRecord, Listing};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+pub async fn handler(state: &State, req: Request) -> Response<Body> {
+    gateway::serve(req, |req| route(state, req)).await
+}
+
+async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
+    let route = gateway::route(&req, &routes::served_by(Function::ListKeys))?;
+    let caller = Caller::from_request(&req)?;
+    let now = Timestamp::now();
+    match route.resource {
+        routes::ME => me(state, &caller, now).await,
+        routes::KEY => {
+            caller.require(Scope::KeysRead)?;
+            get(state, &req, &caller, now).await
+        }
+        _ => {
+            caller.require(Scope::KeysRead)?;
+            list(state, &req, &caller, now).await
+        }
+    }
+}
+
+async fn list(
+    state: &State,
+    req: &Request,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<Response<Body>, ApiError> {
+    let params = ListParams::from_request(req)?;
+    let listing = match (&params.owner_id, caller.is_admin()) {
+        (None, true) => Listing::All,
+        (Some(owner), true) => Listing::Owner(owner.clone()),
+        (None, false) => Listing::Owner(caller.owner_id.clone()),
+        (Some(owner), false) if *owner == caller.owner_id => Listing::Owner(owner.clone()),
+        (Some(_), false) => {
+            return Err(ApiError::Forbidden(
+                "only admin keys can list another owner's keys".into(),
+            ));
+        }
+    };
+    let page = state
+        .store
+        .list(
+            &listing,
+            params.status,
+            params.limit,
+            params.cursor.as_deref(),
+            now,
+        )
+        .await?;
+    let objects: Vec<KeyObject<'_>> = page.keys.iter().map(|k| KeyObject::new(k, now)).collect();
+    let mut response = gateway::json(StatusCode::OK, &objects);
+    if let Some(cursor) = &page.next_cursor {
+        let link = next_link(req, &params, cursor);
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `<path?query>; rel="next"`, relative to the URL the client called: API Gateway's
+/// `requestContext.path` includes the stage or custom-domain base path, so the link works
+/// however the API is reached.
+fn next_link(req: &Request, params: &ListParams, cursor: &str) -> String {
+    let path = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.path.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| routes::KEYS.to_owned());
+    // Cursors are base64url and owner ids are URL-safe apart from `+`, `:`, `|`, `@`.
+    let mut query = format!("limit={}&cursor={cursor}", params.limit);
+    if let Some(status) = params.status {
+        query.push_str(&format!("&status={status}"));
+    }
+    if let Some(owner) = &params.owner_id {
+        query.push_str("&owner_id=");
+        for b in owner.as_str().bytes() {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                query.push(char::from(b));
+            } else {
+                query.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    format!("<{path}?{query}>; rel=\"next\"")
+}
+
+/// A key the caller may see: their own, or any for admins. Others' keys are 404, exactly like
+/// keys that do not exist, so ids reveal nothing.
+async fn visible_key(state: &State, req: &Request, caller: &Caller) -> Result<KeyRecord, ApiError> {
+    let id = gateway::path_id(req)?;
+    match state.store.get_by_id(&id).await? {
+        Some(record) if caller.is_admin() || record.owner_id == caller.owner_id => Ok(record),
+        _ => Err(ApiError::not_found_key()),
+    }
+}
+
+async fn get(
+    state: &State,
+    req: &Request,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<Response<Body>, ApiError> {
+    let record = visible_key(state, req, caller).await?;
+    Ok(gateway::json(StatusCode::OK, &KeyObject::new(&record, now)))
+}
+
+#[derive(Serialize)]
+struct Me<'a> {
+    owner_id: &'a str,
+    admin: bool,
+    scopes: Vec<&'static str>,
+    key: KeyObject<'a>,
+}
+
+/// Who am I: any active key may ask, whatever its scopes.
+async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<Body>, ApiError> {
+    let record = state
+        .store
+        .get_by_id(&caller.key_id)
+        .await?
+        .filter(|r| r.owner_id == caller.owner_id)
+        // The authorizer vouched for this key a moment ago; if it is gone, the context lies.
+        .ok_or(ApiError::Unauthorized("request was not authorized"))?;
+    let body = Me {
+        owner_id: record.owner_id.as_str(),
+        admin: record.scopes.is_admin(),
+        scopes: record.scopes.iter().map(Scope::as_str).collect(),
+        key: KeyObject::new(&record, now),
+    };
+    Ok(gateway::json(StatusCode::OK, &body))
+}

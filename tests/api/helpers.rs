@@ -1,0 +1,276 @@
+//! An app on a fresh table, requests built from the `events/` fixtures, and a check on every
+//! response that no plaintext key leaks outside create's 201.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use apikey::{KeyName, KeyPrefix, OwnerId, ScopeSet, Timestamp};
+use gateway::routes::{Function, ROUTES};
+use gateway::{Config, State};
+use keystore::{KeyRecord, NewKey};
+use lambda_http::Request;
+use lambda_http::http::HeaderMap;
+use serde_json::{Value, json};
+
+pub struct App {
+    pub state: State,
+    issued: Mutex<Vec<String>>,
+}
+
+impl App {
+    pub async fn new(label: &str) -> Self {
+        Self::with_prefix(label, KeyPrefix::default()).await
+    }
+
+    pub async fn with_prefix(label: &str, key_prefix: KeyPrefix) -> Self {
+        let store = testkit::fresh_store(label).await;
+        let config = Config {
+            table_name: store.table().to_owned(),
+            key_prefix,
+            retention: Duration::from_secs(30 * 86_400),
+            last_used_interval: Duration::from_secs(60),
+        };
+        Self {
+            state: State::new(store, config),
+            issued: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A key put straight into the store, as the CLI's bootstrap would.
+    pub async fn seed(&self, owner: &str, scopes: &[&str]) -> KeyRecord {
+        self.seed_at(owner, scopes, Timestamp::now()).await
+    }
+
+    pub async fn seed_at(&self, owner: &str, scopes: &[&str], at: Timestamp) -> KeyRecord {
+        let new = NewKey {
+            owner_id: OwnerId::parse(owner).expect("valid owner"),
+            name: KeyName::parse(&format!("{owner}'s key")).expect("valid name"),
+            description: None,
+            scopes: ScopeSet::parse(scopes.iter().copied()).expect("valid scopes"),
+            expires_at: None,
+        };
+        let (key, record) =
+            KeyRecord::issue(&self.state.config.key_prefix, new, at).expect("os rng");
+        self.state.store.create(&record).await.expect("seed key");
+        self.remember(key.expose_secret());
+        record
+    }
+
+    fn remember(&self, key: &str) {
+        self.issued
+            .lock()
+            .expect("not poisoned")
+            .push(key.to_owned());
+    }
+
+    pub async fn items(&self) -> usize {
+        testkit::item_count(&self.state.store).await
+    }
+
+    /// Calls the function that serves the event's route, as API Gateway would.
+    pub async fn call(&self, event: &Event) -> Resp {
+        let function = event.function();
+        if function == Function::ListKeys {
+            // Listings read an eventually consistent index: let it catch up with our writes.
+            testkit::settle(&self.state.store).await;
+        }
+        let req = event.request();
+        let response = match function {
+            Function::CreateKey => create_key::handler(&self.state, req).await,
+            Function::ListKeys => list_keys::handler(&self.state, req).await,
+            Function::RevokeKey => revoke_key::handler(&self.state, req).await,
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = String::from_utf8(response.body().to_vec()).expect("UTF-8 body");
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {text}"));
+        let issued_here = function == Function::CreateKey && status == 201;
+        if issued_here {
+            let key = body["key"].as_str().expect("created key in body");
+            assert_eq!(text.matches(key).count(), 1, "the key appears once: {text}");
+            self.remember(key);
+        }
+        let headers_text = format!("{headers:?}");
+        for key in self.issued.lock().expect("not poisoned").iter() {
+            assert!(
+                !headers_text.contains(key.as_str()),
+                "a key leaked in headers"
+            );
+            assert!(
+                issued_here || !text.contains(key.as_str()),
+                "a key leaked: {text}"
+            );
+        }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.text);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert_eq!(
+            self.body["error"]["request_id"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "errors carry API Gateway's request id"
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+}
+
+/// A REST API proxy event from `events/`, adjusted per test.
+#[derive(Debug, Clone)]
+pub struct Event(pub Value);
+
+impl Event {
+    pub fn fixture(name: &str) -> Self {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Self(serde_json::from_str(&text).expect("fixture is JSON"))
+    }
+
+    pub fn create(body: Value) -> Self {
+        Self::fixture("create-key.json").body(Some(&body.to_string()))
+    }
+
+    pub fn list(query: &[(&str, &str)]) -> Self {
+        Self::fixture("list-keys.json").query(query)
+    }
+
+    pub fn get(id: &str) -> Self {
+        Self::fixture("get-key.json").path_id(id)
+    }
+
+    pub fn revoke(id: &str) -> Self {
+        Self::fixture("revoke-key.json").path_id(id)
+    }
+
+    pub fn me() -> Self {
+        Self::fixture("me.json")
+    }
+
+    fn context(&mut self) -> &mut Value {
+        &mut self.0["requestContext"]
+    }
+
+    /// Calls as this key, with the context the authorizer would pass.
+    pub fn by(mut self, key: &KeyRecord) -> Self {
+        self.context()["authorizer"] = json!({
+            "principalId": key.owner_id.as_str(),
+            "owner_id": key.owner_id.as_str(),
+            "key_id": key.id.as_str(),
+            "scopes": key.scopes.to_spaced(),
+            "admin": if key.scopes.is_admin() { "true" } else { "false" },
+            "integrationLatency": 3,
+        });
+        self
+    }
+
+    pub fn authorizer(mut self, context: Value) -> Self {
+        self.context()["authorizer"] = context;
+        self
+    }
+
+    pub fn body(mut self, body: Option<&str>) -> Self {
+        self.0["body"] = body.map_or(Value::Null, |b| Value::String(b.to_owned()));
+        self
+    }
+
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        if pairs.is_empty() {
+            self.0["queryStringParameters"] = Value::Null;
+            self.0["multiValueQueryStringParameters"] = Value::Null;
+            return self;
+        }
+        let mut single = serde_json::Map::new();
+        let mut multi = serde_json::Map::new();
+        for (k, v) in pairs {
+            single.insert((*k).into(), json!(v));
+            multi
+                .entry(*k)
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .expect("array")
+                .push(json!(v));
+        }
+        self.0["queryStringParameters"] = Value::Object(single);
+        self.0["multiValueQueryStringParameters"] = Value::Object(multi);
+        self
+    }
+
+    pub fn path_id(mut self, id: &str) -> Self {
+        let resource = self.0["resource"].as_str().unwrap_or_default().to_owned();
+        let path = resource.replace("{id}", id);
+        self.0["path"] = json!(path);
+        self.context()["path"] = json!(format!("/prod{path}"));
+        self.0["pathParameters"] = json!({ "id": id });
+        self
+    }
+
+    pub fn method(mut self, method: &str) -> Self {
+        self.0["httpMethod"] = json!(method);
+        self.context()["httpMethod"] = json!(method);
+        self
+    }
+
+    pub fn resource(mut self, resource: &str) -> Self {
+        self.0["resource"] = json!(resource);
+        self.context()["resourcePath"] = json!(resource);
+        self
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.0.to_string()).expect("a valid REST proxy event")
+    }
+
+    /// The function API Gateway would invoke: by route, or for an unknown method the function
+    /// that owns the resource (which then answers 405).
+    fn function(&self) -> Function {
+        let method = self.0["httpMethod"].as_str().unwrap_or_default();
+        let resource = self.0["resource"].as_str().unwrap_or_default();
+        ROUTES
+            .iter()
+            .find(|r| r.resource == resource && r.method == method)
+            .or_else(|| ROUTES.iter().find(|r| r.resource == resource))
+            .map_or(Function::ListKeys, |r| r.function)
+    }
+}
+
+/// The `cursor` of a `Link: <…?…&cursor=…>; rel="next"` header.
+pub fn next_cursor(resp: &Resp) -> Option<String> {
+    let link = resp.header("link")?;
+    assert!(link.ends_with("; rel=\"next\""), "{link}");
+    let query = link.split_once('?')?.1.split_once('>')?.0;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .map(str::to_owned)
+}

@@ -1,0 +1,7 @@
+//! The key-management API, handler by handler, against DynamoDB Local.
+
+mod bad_requests;
+mod create;
+mod helpers;
+mod list;
+mod revoke;
