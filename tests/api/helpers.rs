@@ -12,6 +12,10 @@ use lambda_http::Request;
 use lambda_http::http::HeaderMap;
 use serde_json::{Value, json};
 
+/// The well-formed key in the `authorizer-*.json` fixtures; it is never issued anywhere.
+pub const FIXTURE_KEY: &str = "pod_FixtureKeyNeverIssued0123456789abcdefghijkl21ks0L";
+pub const ARN_BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123defg/prod/";
+
 pub struct App {
     pub state: State,
     issued: Mutex<Vec<String>>,
@@ -36,24 +40,63 @@ impl App {
         }
     }
 
+    /// An app whose DynamoDB is a closed port: any table call fails. Whatever it answers
+    /// without failing, it answered without touching the database.
+    pub fn offline() -> Self {
+        let client = keystore::client::local("http://127.0.0.1:9", Default::default());
+        let config = Config {
+            table_name: "unreachable".into(),
+            key_prefix: KeyPrefix::default(),
+            retention: Duration::from_secs(86_400),
+            last_used_interval: Duration::from_secs(60),
+        };
+        Self {
+            state: State::new(keystore::KeyStore::new(client, "unreachable"), config),
+            issued: Mutex::new(Vec::new()),
+        }
+    }
+
     /// A key put straight into the store, as the CLI's bootstrap would.
     pub async fn seed(&self, owner: &str, scopes: &[&str]) -> KeyRecord {
         self.seed_at(owner, scopes, Timestamp::now()).await
     }
 
     pub async fn seed_at(&self, owner: &str, scopes: &[&str], at: Timestamp) -> KeyRecord {
+        self.seed_with(owner, scopes, at, None).await.1
+    }
+
+    /// A seeded key with its plaintext, for calls through the authorizer.
+    pub async fn seed_key(&self, owner: &str, scopes: &[&str]) -> (String, KeyRecord) {
+        self.seed_with(owner, scopes, Timestamp::now(), None).await
+    }
+
+    pub async fn seed_with(
+        &self,
+        owner: &str,
+        scopes: &[&str],
+        at: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> (String, KeyRecord) {
         let new = NewKey {
             owner_id: OwnerId::parse(owner).expect("valid owner"),
             name: KeyName::parse(&format!("{owner}'s key")).expect("valid name"),
             description: None,
             scopes: ScopeSet::parse(scopes.iter().copied()).expect("valid scopes"),
-            expires_at: None,
+            expires_at,
         };
         let (key, record) =
             KeyRecord::issue(&self.state.config.key_prefix, new, at).expect("os rng");
         self.state.store.create(&record).await.expect("seed key");
         self.remember(key.expose_secret());
-        record
+        (key.expose_secret().to_owned(), record)
+    }
+
+    /// Runs the authorizer on an event, as API Gateway would before the route.
+    pub async fn authorize(
+        &self,
+        event: &Event,
+    ) -> Result<authorizer::Response, authorizer::AuthError> {
+        authorizer::handler(&self.state, event.0.clone()).await
     }
 
     fn remember(&self, key: &str) {
@@ -233,6 +276,21 @@ impl Event {
         self.context()["path"] = json!(format!("/prod{path}"));
         self.0["pathParameters"] = json!({ "id": id });
         self
+    }
+
+    /// An authorizer fixture carrying `key` wherever the fixture's placeholder key was.
+    pub fn with_key(&self, key: &str) -> Self {
+        let text = self.0.to_string().replace(FIXTURE_KEY, key);
+        Self(serde_json::from_str(&text).expect("still JSON"))
+    }
+
+    /// An authorizer event for `verb path` (method ARN, path and method kept consistent).
+    pub fn authorizer_for(verb: &str, path: &str, key: &str) -> Self {
+        let mut e = Self::fixture("authorizer-x-api-key.json").with_key(key);
+        e.0["httpMethod"] = json!(verb);
+        e.0["path"] = json!(path);
+        e.0["methodArn"] = json!(format!("{ARN_BASE}{verb}{path}"));
+        e
     }
 
     pub fn method(mut self, method: &str) -> Self {

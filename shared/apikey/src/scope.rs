@@ -180,17 +180,20 @@ pub const ME_PATH: &str = "/api/v1/auth/me";
 
 /// The requirement of a request, by method and path (SPEC §3). Anything that is not a key
 /// route is the podcast backend: reads need `podcasts:read`, everything else
-/// `podcasts:write`. A trailing slash does not move a key route into the podcast space.
+/// `podcasts:write`.
+///
+/// Where a path is ambiguous the answer requires more, never less: `me` is exactly
+/// `/api/v1/auth/me` (`/api/v1/auth/me/x` is routed to the backend, so it is a podcast route),
+/// and the whole `/api/v1/auth/api-keys/…` subtree is key management, which the API routes to
+/// podkeys (unknown paths there are answered 404 by podkeys, never by the backend).
 pub fn requirement(method: &str, path: &str) -> Requirement {
     let reads = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
-    let path = path.strip_suffix('/').unwrap_or(path);
-    let under = |base: &str| {
-        path.strip_prefix(base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    if under(ME_PATH) {
+    let keys_subtree = path
+        .strip_prefix(KEYS_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if path == ME_PATH {
         Requirement::ActiveKey
-    } else if under(KEYS_PATH) {
+    } else if keys_subtree {
         Requirement::Scope(if reads {
             Scope::KeysRead
         } else {
@@ -325,6 +328,14 @@ mod tests {
                 Needs(Scope::PodcastsWrite),
             ),
             ("GET", "/api/v1/auth/mex", Needs(Scope::PodcastsRead)),
+            ("GET", "/api/v1/auth/me/", Needs(Scope::PodcastsRead)),
+            (
+                "GET",
+                "/api/v1/auth/me/anything",
+                Needs(Scope::PodcastsRead),
+            ),
+            ("POST", "/api/v1/auth/me/x", Needs(Scope::PodcastsWrite)),
+            ("GET", "/api/v1/auth/api-keys/a/b/c", Needs(Scope::KeysRead)),
             ("OPTIONS", "/api/v1/podcasts", Needs(Scope::PodcastsWrite)),
         ];
         for (method, path, want) in cases {

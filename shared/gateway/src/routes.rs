@@ -7,6 +7,10 @@ pub const KEYS: &str = KEYS_PATH;
 pub const KEY: &str = "/api/v1/auth/api-keys/{id}";
 pub const ROTATE: &str = "/api/v1/auth/api-keys/{id}/rotate";
 pub const ME: &str = ME_PATH;
+/// Every other path under the key routes. The API sends it to podkeys (list-keys), which
+/// answers 404, so that no key-management path ever reaches the podcast backend and the
+/// authorizer can treat the whole subtree as key management.
+pub const KEYS_SUBTREE: &str = "/api/v1/auth/api-keys/{proxy+}";
 
 /// Which function serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

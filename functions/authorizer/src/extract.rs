@@ -1,0 +1,176 @@
+//! Finding the presented key in a request's headers.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+/// The parts of API Gateway's REQUEST authorizer event that we read. Headers are kept as plain
+/// strings: `aws_lambda_events`' `HeaderMap` refuses the whole event when one header value is
+/// not visible ASCII (`User-Agent: Café/1.0`), which would turn a valid request into a 500.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerEvent {
+    #[serde(default)]
+    pub method_arn: Option<String>,
+    #[serde(default)]
+    pub http_method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub headers: Option<HashMap<String, Option<String>>>,
+    #[serde(default)]
+    pub multi_value_headers: Option<HashMap<String, Option<Vec<Option<String>>>>>,
+    #[serde(default)]
+    pub request_context: Option<EventContext>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventContext {
+    #[serde(default)]
+    pub request_id: Option<String>,
+}
+
+/// What the headers say about the key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Presented<'a> {
+    None,
+    One(&'a str),
+    /// Two different keys (a confused or malicious client): refused without a lookup.
+    Conflicting,
+}
+
+/// The key from `X-API-Key`, `Api-Key` or `Authorization: Bearer` (names case-insensitive,
+/// scheme case-insensitive), across `headers` and `multiValueHeaders`. The same key sent in
+/// several places is one key (AudioPod's SDK sends two); different values conflict.
+pub fn presented_key(event: &AuthorizerEvent) -> Presented<'_> {
+    let singles = event
+        .headers
+        .iter()
+        .flatten()
+        .filter_map(|(name, value)| Some((name.as_str(), value.as_deref()?)));
+    let multis = event
+        .multi_value_headers
+        .iter()
+        .flatten()
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .flatten()
+                .flatten()
+                .map(move |v| (name.as_str(), v.as_str()))
+        });
+    let mut found: Option<&str> = None;
+    for (name, value) in singles.chain(multis) {
+        let Some(candidate) = key_in_header(name, value) else {
+            continue;
+        };
+        match found {
+            Some(existing) if existing != candidate => return Presented::Conflicting,
+            _ => found = Some(candidate),
+        }
+    }
+    found.map_or(Presented::None, Presented::One)
+}
+
+fn key_in_header<'a>(name: &str, value: &'a str) -> Option<&'a str> {
+    let value = value.trim_matches([' ', '\t']);
+    if name.eq_ignore_ascii_case("x-api-key") || name.eq_ignore_ascii_case("api-key") {
+        Some(value)
+    } else if name.eq_ignore_ascii_case("authorization") {
+        // Only the Bearer scheme carries our key; Basic and others belong to someone else.
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim_start_matches(' '))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(headers: &[(&str, &str)], multi: &[(&str, &[&str])]) -> AuthorizerEvent {
+        AuthorizerEvent {
+            headers: Some(
+                headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                    .collect(),
+            ),
+            multi_value_headers: Some(
+                multi
+                    .iter()
+                    .map(|(k, vs)| {
+                        let vs = vs.iter().map(|v| Some((*v).to_owned())).collect();
+                        ((*k).to_owned(), Some(vs))
+                    })
+                    .collect(),
+            ),
+            ..AuthorizerEvent::default()
+        }
+    }
+
+    #[test]
+    fn each_of_the_three_headers_carries_a_key_whatever_the_case() {
+        for (name, value) in [
+            ("X-API-Key", "k"),
+            ("x-api-key", "k"),
+            ("Api-Key", "k"),
+            ("API-KEY", "k"),
+            ("Authorization", "Bearer k"),
+            ("authorization", "bearer k"),
+            ("AUTHORIZATION", "BEARER   k"),
+        ] {
+            assert_eq!(
+                presented_key(&event(&[(name, value)], &[])),
+                Presented::One("k"),
+                "{name}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_key_twice_is_one_key_and_different_keys_conflict() {
+        let same = event(
+            &[("X-API-Key", "k"), ("Authorization", "Bearer k")],
+            &[("x-api-key", &["k"])],
+        );
+        assert_eq!(presented_key(&same), Presented::One("k"));
+        let different = event(&[("X-API-Key", "k1"), ("Authorization", "Bearer k2")], &[]);
+        assert_eq!(presented_key(&different), Presented::Conflicting);
+        let repeated = event(&[], &[("X-API-Key", &["k1", "k2"])]);
+        assert_eq!(presented_key(&repeated), Presented::Conflicting);
+    }
+
+    #[test]
+    fn other_schemes_and_headers_carry_no_key() {
+        for (name, value) in [
+            ("Authorization", "Basic dXNlcjpwYXNz"),
+            ("Authorization", "Bearerk"),
+            ("Cookie", "key=k"),
+            ("X-Api-Keys", "k"),
+        ] {
+            assert_eq!(
+                presented_key(&event(&[(name, value)], &[])),
+                Presented::None,
+                "{name}"
+            );
+        }
+        assert_eq!(presented_key(&AuthorizerEvent::default()), Presented::None);
+    }
+
+    #[test]
+    fn an_empty_bearer_token_is_presented_as_empty_and_rejected_later() {
+        assert_eq!(
+            presented_key(&event(&[("Authorization", "Bearer ")], &[])),
+            Presented::One("")
+        );
+        assert_eq!(
+            presented_key(&event(&[("Authorization", "Bearer")], &[])),
+            Presented::One("")
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The REQUEST authorizer in front of every route (SPEC §4).
+//!
+//! 1. Key from `X-API-Key`, `Api-Key` or `Authorization: Bearer`; missing, conflicting,
+//!    malformed or bad checksum → `Unauthorized` (401) with no database call.
+//! 2. One strongly consistent `GetItem` by SHA-256: unknown → `Unauthorized`.
+//! 3. Revoked, expired, or a route needing a scope the key lacks → Deny (403) with
+//!    `error_code` in the context for the gateway response.
+//! 4. Allow with `owner_id`, `key_id`, `scopes`, `admin` and a policy covering every route the
+//!    key may call. `last_used_at` is refreshed at most once per interval.
+//! 5. Any store failure or timeout → an error (500): never Allow, never a guess.
+
+mod extract;
+pub mod policy;
+
+use std::time::{Duration, Instant};
+
+use apikey::{ApiKey, KeyStatus, Requirement, Timestamp, requirement};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use gateway::State;
+use keystore::KeyRecord;
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+
+pub use extract::{AuthorizerEvent, Presented, presented_key};
+use policy::{Effect, MethodArn, Statement};
+
+/// A decision is always made within this, whatever DynamoDB does (SPEC §4: 3 s).
+pub const DECISION_BUDGET: Duration = Duration::from_millis(2_800);
+
+pub type Response = ApiGatewayCustomAuthorizerResponse<Value>;
+
+/// The two answers that are not a policy. Their messages are what API Gateway reads:
+/// exactly `Unauthorized` means 401; anything else is a 500.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("authorizer failure")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<AuthError> for Diagnostic {
+    fn from(e: AuthError) -> Self {
+        let error_type = match e {
+            AuthError::Unauthorized => "Unauthorized",
+            AuthError::Failed(_) => "AuthorizerFailure",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Why a request was answered as it was, for the log line and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allow,
+    Deny(&'static str),
+    /// No key, two keys, or a string that is not one of our keys: no lookup was made.
+    Rejected(&'static str),
+    UnknownKey,
+    Failed,
+}
+
+pub async fn handler(state: &State, event: Value) -> Result<Response, AuthError> {
+    let started = Instant::now();
+    // A payload that is not even an authorizer event fails closed, like everything else.
+    let event: AuthorizerEvent = serde_json::from_value(event)
+        .map_err(|e| AuthError::Failed(format!("not a REQUEST authorizer event: {e}").into()))?;
+    let (result, outcome, key_id) = decide(state, &event, started).await;
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let request_id = event
+        .request_context
+        .as_ref()
+        .and_then(|c| c.request_id.as_deref())
+        .unwrap_or("-");
+    let key_id = key_id.as_deref().unwrap_or("-");
+    let method = event.http_method.as_deref().unwrap_or("-");
+    let path = event.path.as_deref().unwrap_or("-");
+    let (outcome_name, reason) = match outcome {
+        Outcome::Allow => ("allow", "-"),
+        Outcome::Deny(code) => ("deny", code),
+        Outcome::Rejected(why) => ("unauthorized", why),
+        Outcome::UnknownKey => ("unauthorized", "unknown_key"),
+        Outcome::Failed => ("error", "store_failure"),
+    };
+    match &result {
+        Err(AuthError::Failed(cause)) => tracing::error!(
+            request_id, method, path, outcome = outcome_name, reason, key_id, latency_us,
+            cause = %cause, "authorize"
+        ),
+        _ => tracing::info!(
+            request_id,
+            method,
+            path,
+            outcome = outcome_name,
+            reason,
+            key_id,
+            latency_us,
+            "authorize"
+        ),
+    }
+    result
+}
+
+/// The decision, its outcome, and the key id once known (for the log).
+async fn decide(
+    state: &State,
+    event: &AuthorizerEvent,
+    started: Instant,
+) -> (Result<Response, AuthError>, Outcome, Option<String>) {
+    let reject = |why| (Err(AuthError::Unauthorized), Outcome::Rejected(why), None);
+    let Some(method_arn) = event.method_arn.as_deref() else {
+        let e = AuthError::Failed("event has no methodArn".into());
+        return (Err(e), Outcome::Failed, None);
+    };
+    let Some(arn) = MethodArn::parse(method_arn) else {
+        let e = AuthError::Failed("methodArn is not an execute-api ARN".into());
+        return (Err(e), Outcome::Failed, None);
+    };
+    let text = match presented_key(event) {
+        Presented::None => return reject("no_key"),
+        Presented::Conflicting => return reject("conflicting_keys"),
+        Presented::One(text) => text,
+    };
+    let Ok(key) = ApiKey::parse(&state.config.key_prefix, text) else {
+        return reject("malformed_key");
+    };
+
+    let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
+    let record = match tokio::time::timeout(remaining, state.store.get_by_hash(&key.hash())).await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) => return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None),
+        Ok(Err(e)) => return (Err(AuthError::Failed(e.into())), Outcome::Failed, None),
+        Err(_) => {
+            let e = AuthError::Failed("key lookup exceeded the decision budget".into());
+            return (Err(e), Outcome::Failed, None);
+        }
+    };
+    let key_id = Some(record.id.to_string());
+    let now = Timestamp::now();
+    let refusal = match record.status(now) {
+        KeyStatus::Revoked => Some(("key_revoked", "this API key has been revoked")),
+        KeyStatus::Expired => Some(("key_expired", "this API key has expired")),
+        KeyStatus::Active => match requirement(arn.verb, &arn.path) {
+            Requirement::Scope(s) if !record.scopes.allows(s) => {
+                Some(("insufficient_scope", scope_message(s)))
+            }
+            _ => None,
+        },
+    };
+    if let Some((code, message)) = refusal {
+        let response = deny(&record, method_arn, code, message);
+        return (Ok(response), Outcome::Deny(code), key_id);
+    }
+    touch_if_stale(state, &record, now, started).await;
+    (Ok(allow(&record, arn.base)), Outcome::Allow, key_id)
+}
+
+fn scope_message(scope: apikey::Scope) -> &'static str {
+    use apikey::Scope::*;
+    match scope {
+        KeysRead => "this API key lacks the keys:read scope",
+        KeysWrite => "this API key lacks the keys:write scope",
+        PodcastsRead => "this API key lacks the podcasts:read scope",
+        PodcastsWrite => "this API key lacks the podcasts:write scope",
+        All | Admin => "this API key lacks a required scope",
+    }
+}
+
+/// Refreshes `last_used_at` when the value just read is older than the interval, within
+/// what is left of the budget. A failure here is logged, never a reason to refuse.
+async fn touch_if_stale(state: &State, record: &KeyRecord, now: Timestamp, started: Instant) {
+    let interval = state.config.last_used_interval;
+    let interval_secs = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
+    let fresh = record
+        .last_used_at
+        .is_some_and(|t| t.plus_secs(interval_secs) > now);
+    if fresh {
+        return;
+    }
+    let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
+    let touch = state.store.touch_last_used(&record.hash, now, interval);
+    match tokio::time::timeout(remaining, touch).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(key_id = %record.id, error = %e, "last_used_at not updated"),
+        Err(_) => tracing::warn!(key_id = %record.id, "last_used_at update ran out of time"),
+    }
+}
+
+fn to_iam(statements: Vec<Statement>) -> ApiGatewayCustomAuthorizerPolicy {
+    let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+    policy.version = Some("2012-10-17".into());
+    policy.statement = statements
+        .into_iter()
+        .map(|s| {
+            let mut statement = IamPolicyStatement::default();
+            statement.action = vec!["execute-api:Invoke".into()];
+            statement.effect = match s.effect {
+                Effect::Allow => IamPolicyEffect::Allow,
+                Effect::Deny => IamPolicyEffect::Deny,
+            };
+            statement.resource = s.resources;
+            statement
+        })
+        .collect();
+    policy
+}
+
+fn allow(record: &KeyRecord, base: &str) -> Response {
+    let mut response = Response::default();
+    response.principal_id = Some(record.owner_id.to_string());
+    response.policy_document = to_iam(policy::for_scopes(base, record.scopes));
+    response.context = json!({
+        "owner_id": record.owner_id.as_str(),
+        "key_id": record.id.as_str(),
+        "scopes": record.scopes.to_spaced(),
+        "admin": record.scopes.is_admin(),
+    });
+    response
+}
+
+fn deny(record: &KeyRecord, method_arn: &str, code: &str, message: &str) -> Response {
+    let mut response = Response::default();
+    response.principal_id = Some(record.owner_id.to_string());
+    response.policy_document = to_iam(policy::deny_one(method_arn));
+    response.context = json!({
+        "error_code": code,
+        "error_message": message,
+        "key_id": record.id.as_str(),
+    });
+    response
+}

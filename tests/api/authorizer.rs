@@ -1,0 +1,320 @@
+//! The authorizer with the `events/authorizer-*.json` fixtures, against DynamoDB Local.
+
+use std::time::{Duration, Instant};
+
+use apikey::Timestamp;
+use authorizer::policy;
+use authorizer::{AuthError, Response};
+use serde_json::json;
+
+use crate::helpers::{App, Event, FIXTURE_KEY};
+
+fn statements(r: &Response) -> Vec<policy::Statement> {
+    // Read the policy back through its JSON, as API Gateway does.
+    let doc = serde_json::to_value(&r.policy_document).expect("serializable");
+    assert_eq!(doc["Version"], "2012-10-17");
+    doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| {
+            assert_eq!(s["Action"], json!(["execute-api:Invoke"]));
+            policy::Statement {
+                effect: match s["Effect"].as_str() {
+                    Some("Allow") => policy::Effect::Allow,
+                    Some("Deny") => policy::Effect::Deny,
+                    other => panic!("effect {other:?}"),
+                },
+                resources: s["Resource"]
+                    .as_array()
+                    .expect("resources")
+                    .iter()
+                    .map(|r| r.as_str().expect("string").to_owned())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+fn allows(r: &Response, event: &Event) -> bool {
+    let arn = event.0["methodArn"].as_str().expect("methodArn");
+    policy::allows(&statements(r), arn)
+}
+
+#[track_caller]
+fn assert_unauthorized(result: &Result<Response, AuthError>) {
+    match result {
+        Err(e @ AuthError::Unauthorized) => assert_eq!(e.to_string(), "Unauthorized"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn each_of_the_three_headers_is_allowed_with_the_callers_context() {
+    let app = App::new("authheaders").await;
+    let (key, record) = app.seed_key("alice", &["*"]).await;
+    for fixture in [
+        "authorizer-x-api-key.json",
+        "authorizer-api-key.json",
+        "authorizer-bearer.json",
+    ] {
+        let event = Event::fixture(fixture).with_key(&key);
+        let r = app.authorize(&event).await.expect("a policy");
+        assert!(allows(&r, &event), "{fixture}");
+        assert_eq!(r.principal_id.as_deref(), Some("alice"));
+        assert_eq!(
+            r.context,
+            json!({"owner_id": "alice", "key_id": record.id.as_str(), "scopes": "*", "admin": false})
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_malformed_and_conflicting_keys_are_401_without_a_database_call() {
+    // The offline app has no reachable DynamoDB: a lookup would fail as an error, not 401.
+    let app = App::offline();
+    let fixtures = [
+        Event::fixture("authorizer-missing-key.json"),
+        Event::fixture("authorizer-bad-checksum.json"),
+        Event::fixture("authorizer-two-keys.json"),
+        Event::fixture("authorizer-x-api-key.json").with_key("pod_short"),
+        Event::fixture("authorizer-x-api-key.json").with_key(&FIXTURE_KEY.replace("pod_", "ap_")),
+        Event::fixture("authorizer-x-api-key.json").with_key(&FIXTURE_KEY.to_lowercase()),
+        Event::fixture("authorizer-bearer.json").with_key(""),
+        Event::fixture("authorizer-x-api-key.json").with_key(&"x".repeat(10_000)),
+    ];
+    for event in fixtures {
+        let started = Instant::now();
+        assert_unauthorized(&app.authorize(&event).await);
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_well_formed_key_that_was_never_issued_is_401() {
+    let app = App::new("authunknown").await;
+    assert_unauthorized(
+        &app.authorize(&Event::fixture("authorizer-x-api-key.json"))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn the_same_key_in_two_headers_is_fine_but_two_different_keys_are_not() {
+    let app = App::new("authtwice").await;
+    let (key, _) = app.seed_key("alice", &["*"]).await;
+    let mut event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    event.0["headers"]["Authorization"] = json!(format!("Bearer {key}"));
+    assert!(app.authorize(&event).await.is_ok());
+    let (other, _) = app.seed_key("alice", &["*"]).await;
+    event.0["headers"]["Authorization"] = json!(format!("Bearer {other}"));
+    assert_unauthorized(&app.authorize(&event).await);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_denied_with_key_revoked_on_the_very_next_request() {
+    let app = App::new("authrevoked").await;
+    let (key, record) = app.seed_key("alice", &["*"]).await;
+    let event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    assert!(allows(
+        &app.authorize(&event).await.expect("policy"),
+        &event
+    ));
+    let revoked = app
+        .call(&Event::revoke(record.id.as_str()).by(&record))
+        .await;
+    assert_eq!(revoked.status, 200);
+    let r = app.authorize(&event).await.expect("a Deny policy");
+    assert!(!allows(&r, &event));
+    assert_eq!(r.context["error_code"], "key_revoked");
+    assert!(
+        r.context["error_message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_is_denied_with_key_expired() {
+    let app = App::new("authexpired").await;
+    let now = Timestamp::now();
+    let (key, _) = app
+        .seed_with(
+            "alice",
+            &["*"],
+            now.plus_secs(-100),
+            Some(now.plus_secs(-1)),
+        )
+        .await;
+    let event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    let r = app.authorize(&event).await.expect("a Deny policy");
+    assert!(!allows(&r, &event));
+    assert_eq!(r.context["error_code"], "key_expired");
+}
+
+#[tokio::test]
+async fn routes_need_their_scopes_and_me_needs_none() {
+    let app = App::new("authscopes").await;
+    let (reader, _) = app.seed_key("alice", &["podcasts:read"]).await;
+    let (manager, _) = app.seed_key("alice", &["keys:read", "keys:write"]).await;
+    let cases = [
+        (&reader, "GET", "/api/v1/podcasts/42", true),
+        (&reader, "HEAD", "/api/data/get_stats", true),
+        (&reader, "POST", "/api/v1/podcasts", false),
+        (&reader, "GET", "/api/v1/auth/api-keys", false),
+        (&reader, "GET", "/api/v1/auth/me", true),
+        (&reader, "GET", "/api/v1/auth/me/x", true),
+        (&manager, "GET", "/api/v1/auth/api-keys", true),
+        (&manager, "DELETE", "/api/v1/auth/api-keys/key_abc", true),
+        (&manager, "GET", "/api/v1/podcasts/42", false),
+        (&manager, "GET", "/api/v1/auth/me", true),
+        (&manager, "GET", "/api/v1/auth/me/x", false),
+    ];
+    for (key, verb, path, allowed) in cases {
+        let event = Event::authorizer_for(verb, path, key);
+        let r = app.authorize(&event).await.expect("a policy");
+        assert_eq!(allows(&r, &event), allowed, "{verb} {path}");
+        if !allowed {
+            assert_eq!(
+                r.context["error_code"], "insufficient_scope",
+                "{verb} {path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_allow_policy_covers_the_keys_other_routes_for_authorizer_caching() {
+    let app = App::new("authcache").await;
+    let (key, _) = app.seed_key("alice", &["podcasts:read", "keys:read"]).await;
+    let event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    let r = app.authorize(&event).await.expect("policy");
+    for (verb, path, allowed) in [
+        ("GET", "/api/v1/podcasts/1", true),
+        ("GET", "/api/v1/auth/api-keys/key_x", true),
+        ("DELETE", "/api/v1/auth/api-keys/key_x", false),
+        ("POST", "/api/v1/podcasts", false),
+    ] {
+        let other = Event::authorizer_for(verb, path, &key);
+        assert_eq!(allows(&r, &other), allowed, "{verb} {path}");
+    }
+}
+
+#[tokio::test]
+async fn last_used_is_recorded_once_per_interval() {
+    let app = App::new("authlastused").await;
+    let (key, record) = app.seed_key("alice", &["*"]).await;
+    let event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    app.authorize(&event).await.expect("allow");
+    let first = app
+        .state
+        .store
+        .get_by_hash(&record.hash)
+        .await
+        .expect("get")
+        .expect("kept");
+    let used = first.last_used_at.expect("recorded on first use");
+    assert!(used >= record.created_at);
+    // Within the interval the authorizer does not write again: make the stored value
+    // distinguishable and check it is left alone.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.authorize(&event).await.expect("allow");
+    let second = app
+        .state
+        .store
+        .get_by_hash(&record.hash)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(
+        second.last_used_at,
+        Some(used),
+        "no second write within 60 s"
+    );
+}
+
+#[tokio::test]
+async fn a_header_value_outside_ascii_does_not_break_the_decision() {
+    let app = App::new("authunicode").await;
+    let (key, _) = app.seed_key("alice", &["*"]).await;
+    let mut event = Event::fixture("authorizer-x-api-key.json").with_key(&key);
+    event.0["headers"]["User-Agent"] = json!("Podcast Café/1.0 (Größe 🎧)");
+    event.0["multiValueHeaders"]["User-Agent"] = json!(["Podcast Café/1.0 (Größe 🎧)"]);
+    assert!(allows(
+        &app.authorize(&event).await.expect("policy"),
+        &event
+    ));
+}
+
+#[tokio::test]
+async fn a_dead_dynamodb_fails_closed_within_three_seconds() {
+    let app = App::offline();
+    let started = Instant::now();
+    let result = app
+        .authorize(&Event::fixture("authorizer-x-api-key.json"))
+        .await;
+    assert!(matches!(result, Err(AuthError::Failed(_))), "{result:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_dynamodb_that_never_answers_fails_closed_within_three_seconds() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut app = App::offline();
+    let client = keystore::client::local(&format!("http://{addr}"), Default::default());
+    app.state.store = keystore::KeyStore::new(client, "any");
+    let started = Instant::now();
+    let result = app
+        .authorize(&Event::fixture("authorizer-x-api-key.json"))
+        .await;
+    assert!(matches!(result, Err(AuthError::Failed(_))), "{result:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    silent.abort();
+}
+
+#[tokio::test]
+async fn a_payload_that_is_not_an_authorizer_event_fails_closed() {
+    let app = App::offline();
+    for payload in [
+        json!(null),
+        json!([1, 2]),
+        json!({"headers": "nope"}),
+        json!({}),
+    ] {
+        let r = authorizer::handler(&app.state, payload.clone()).await;
+        assert!(matches!(r, Err(AuthError::Failed(_))), "{payload}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_unauthorized_error_reaches_lambda_as_exactly_unauthorized() {
+    let d: lambda_runtime::Diagnostic = AuthError::Unauthorized.into();
+    assert_eq!(d.error_message, "Unauthorized");
+    let d: lambda_runtime::Diagnostic = AuthError::Failed("boom".into()).into();
+    assert_ne!(d.error_message, "Unauthorized");
+    assert!(
+        !d.error_message.contains("boom"),
+        "no internals in the response"
+    );
+}
