@@ -30,6 +30,16 @@ impl Default for ClientSettings {
 }
 
 impl ClientSettings {
+    /// For people and scripts (the CLI): patient rather than fast-failing.
+    pub fn interactive() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+        }
+    }
+
     fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.connect_timeout)

@@ -1,0 +1,276 @@
+use std::io::Read;
+
+use apikey::{
+    ApiKey, Description, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet, Timestamp,
+};
+use gateway::KeyObject;
+use keystore::client::{self, ClientSettings};
+use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, StoreError, TableCreation};
+use serde_json::json;
+
+use crate::{Cli, Command, CreateArgs, ListArgs, TableCommand};
+
+type Outcome = Result<(), String>;
+
+pub async fn run(cli: Cli) -> Outcome {
+    let prefix = KeyPrefix::parse(&cli.prefix).map_err(|_| {
+        format!(
+            "--prefix / KEY_PREFIX {:?} must match [a-z][a-z0-9]{{1,9}}",
+            cli.prefix
+        )
+    })?;
+    let store = KeyStore::new(connect().await, &cli.table);
+    let json = cli.json;
+    match cli.command {
+        Command::Table {
+            command: TableCommand::Create,
+        } => table_create(&store, json).await,
+        Command::Create(args) => create(&store, &prefix, args, json).await,
+        Command::List(args) => list(&store, args, json).await,
+        Command::Revoke { id } => revoke(&store, &id, json).await,
+        Command::Verify { key } => verify(&store, &prefix, &key, json).await,
+    }
+}
+
+/// A DynamoDB Local on loopback needs no credentials: use fixed dummy ones so that local use
+/// works on a machine with no AWS set-up. Anything else goes through the standard chain.
+async fn connect() -> keystore::Client {
+    match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        Ok(url) if is_loopback(&url) && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() => {
+            client::local(&url, ClientSettings::interactive())
+        }
+        _ => client::from_env(ClientSettings::interactive()).await,
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or(url);
+    ["localhost", "127.", "[::1]"]
+        .iter()
+        .any(|h| host.starts_with(h))
+}
+
+fn explain(table: &str, e: StoreError) -> String {
+    let mut message = match &e {
+        StoreError::TableNotFound(_) => {
+            format!("table {table:?} does not exist; create it with `apikeys table create`")
+        }
+        StoreError::Unavailable(_) => {
+            "DynamoDB did not answer (is the endpoint right and up?)".into()
+        }
+        _ => e.to_string(),
+    };
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
+async fn table_create(store: &KeyStore, json: bool) -> Outcome {
+    let created = keystore::create_table(store.client(), store.table())
+        .await
+        .map_err(|e| explain(store.table(), e))?;
+    let created = created == TableCreation::Created;
+    if json {
+        println!("{}", json!({"table": store.table(), "created": created}));
+    } else if created {
+        println!("created table {}", store.table());
+    } else {
+        println!("table {} already exists; left as it is", store.table());
+    }
+    Ok(())
+}
+
+async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bool) -> Outcome {
+    let owner_id = OwnerId::parse(&args.owner).map_err(|e| format!("--owner: {e}"))?;
+    let name = KeyName::parse(&args.name).map_err(|e| format!("--name: {e}"))?;
+    let description = args
+        .description
+        .as_deref()
+        .map(Description::parse)
+        .transpose()
+        .map_err(|e| format!("--description: {e}"))?;
+    let mut names: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    if args.admin {
+        names.push("admin");
+    }
+    if names.is_empty() {
+        names.push("*");
+    }
+    let scopes = ScopeSet::parse(names).map_err(|e| format!("--scopes: {e}"))?;
+    let now = Timestamp::now();
+    let new = NewKey {
+        owner_id,
+        name,
+        description,
+        scopes,
+        expires_at: args.expires_in_days.map(|d| now.plus_days(d)),
+    };
+    let (key, record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
+    store
+        .create(&record)
+        .await
+        .map_err(|e| explain(store.table(), e))?;
+    if json {
+        let mut body =
+            serde_json::to_value(KeyObject::new(&record, now)).map_err(|e| e.to_string())?;
+        body["key"] = json!(key.expose_secret());
+        println!("{body}");
+    } else {
+        eprintln!(
+            "Created {} for {} (scopes: {}). The key is shown once; store it now:",
+            record.id,
+            record.owner_id,
+            record.scopes.to_spaced()
+        );
+        println!("{}", key.expose_secret());
+    }
+    Ok(())
+}
+
+async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
+    let listing = match args.owner.as_deref() {
+        Some(o) => Listing::Owner(OwnerId::parse(o).map_err(|e| format!("--owner: {e}"))?),
+        None => Listing::All,
+    };
+    let status = args
+        .status
+        .as_deref()
+        .map(str::parse::<KeyStatus>)
+        .transpose()
+        .map_err(|e| format!("--status: {e}"))?;
+    let now = Timestamp::now();
+    let page = store
+        .list(&listing, status, usize::from(args.limit), None, now)
+        .await
+        .map_err(|e| explain(store.table(), e))?;
+    let objects: Vec<KeyObject<'_>> = page.keys.iter().map(|k| KeyObject::new(k, now)).collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&objects).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    let rows: Vec<[String; 7]> = objects
+        .iter()
+        .map(|k| {
+            [
+                k.id.to_owned(),
+                k.owner_id.to_owned(),
+                k.name.to_owned(),
+                k.hint.to_owned(),
+                k.scopes.join(" "),
+                k.status.to_owned(),
+                k.last_used_at.clone().unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "ID",
+            "OWNER",
+            "NAME",
+            "HINT",
+            "SCOPES",
+            "STATUS",
+            "LAST USED",
+        ],
+        &rows,
+    );
+    if page.next_cursor.is_some() {
+        eprintln!("(more keys exist; raise --limit or filter by --owner / --status)");
+    }
+    Ok(())
+}
+
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+async fn revoke(store: &KeyStore, id: &str, json: bool) -> Outcome {
+    let id = KeyId::parse(id).map_err(|_| format!("{id:?} is not a key id (key_…)"))?;
+    let now = Timestamp::now();
+    let record = store
+        .revoke(&id, &Access::Admin, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => format!("no key with id {id}"),
+            e => explain(store.table(), e),
+        })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&KeyObject::new(&record, now)).map_err(|e| e.to_string())?
+        );
+    } else {
+        let at = record
+            .revoked_at
+            .map(Timestamp::to_rfc3339)
+            .unwrap_or_default();
+        println!("revoked {} ({}) at {at}", record.id, record.owner_id);
+    }
+    Ok(())
+}
+
+async fn verify(store: &KeyStore, prefix: &KeyPrefix, key: &str, json: bool) -> Outcome {
+    let mut text = key.to_owned();
+    if key == "-" {
+        text.clear();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading the key from stdin: {e}"))?;
+        text = text.trim().to_owned();
+    }
+    let key = ApiKey::parse(prefix, &text).map_err(|e| format!("not a valid key: {e}"))?;
+    let now = Timestamp::now();
+    let record = store
+        .get_by_hash(&key.hash())
+        .await
+        .map_err(|e| explain(store.table(), e))?
+        .ok_or_else(|| {
+            format!(
+                "{} is well-formed but unknown to table {}",
+                key.hint(),
+                store.table()
+            )
+        })?;
+    let status = record.status(now);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&KeyObject::new(&record, now)).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "{} {} owner={} scopes={} status={status}",
+            record.hint,
+            record.id,
+            record.owner_id,
+            record.scopes.to_spaced()
+        );
+    }
+    match status {
+        KeyStatus::Active => Ok(()),
+        other => Err(format!("the key is {other}")),
+    }
+}

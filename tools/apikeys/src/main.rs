@@ -1,0 +1,104 @@
+//! `apikeys`: the operator's CLI. Works against real AWS (default credential chain) or a
+//! DynamoDB Local (`AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000`, no credentials needed).
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod commands;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "apikeys",
+    version,
+    about = "Manage podkeys API keys and their table"
+)]
+struct Cli {
+    /// The DynamoDB table holding the keys.
+    #[arg(long, env = "TABLE_NAME", global = true, default_value = "podkeys")]
+    table: String,
+    /// The deployment's key prefix (`[a-z][a-z0-9]{1,9}`).
+    #[arg(long, env = "KEY_PREFIX", global = true, default_value = "pod")]
+    prefix: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Table operations.
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
+    },
+    /// Create a key and print it (the only time it is shown).
+    Create(CreateArgs),
+    /// List keys, newest first.
+    List(ListArgs),
+    /// Revoke a key by id (idempotent).
+    Revoke {
+        /// The key's id, `key_…`.
+        id: String,
+    },
+    /// Check a key: its format, and whether it is known and active. Never prints the key.
+    Verify {
+        /// The key to check. Pass `-` to read it from standard input (keeps it out of
+        /// shell history and process lists).
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TableCommand {
+    /// Create the table with its indexes and TTL (idempotent).
+    Create,
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    /// Who the key belongs to.
+    #[arg(long)]
+    owner: String,
+    /// A name to tell the key apart.
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    description: Option<String>,
+    /// Comma-separated scopes; default `*`. `--admin` adds `admin`.
+    #[arg(long, value_delimiter = ',')]
+    scopes: Vec<String>,
+    /// Make an admin key (sees and manages every owner's keys).
+    #[arg(long)]
+    admin: bool,
+    /// Days until the key expires (1-3650); never, if absent.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Only this owner's keys (default: every owner).
+    #[arg(long)]
+    owner: Option<String>,
+    /// Only keys in this state: active, revoked or expired.
+    #[arg(long)]
+    status: Option<String>,
+    /// At most this many keys (1-100).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=100))]
+    limit: u16,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("apikeys: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
