@@ -1,9 +1,17 @@
 # podkeys: the two commands are `make dev` and `make test`.
-.PHONY: test bench fmt lint ddb-install
+.PHONY: test build lint-infra bench fmt lint ddb-install
 
 ## make test: formatting, clippy and every test, against a DynamoDB Local started for the run
 test:
 	@scripts/test.sh
+
+## make build: release arm64 bootstraps of the four functions, with their sizes
+build:
+	@scripts/build.sh
+
+## make lint-infra: cfn-lint + sam validate --lint + sam validate on infra/template.yaml
+lint-infra:
+	@scripts/lint-infra.sh
 
 ## make bench: criterion benchmarks (not part of make test); figures go in BENCHMARKS.md
 bench:

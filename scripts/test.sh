@@ -12,6 +12,9 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 
+step "lint-infra (cfn-lint, sam validate --lint, sam validate)"
+scripts/lint-infra.sh
+
 step "DynamoDB Local"
 ddb="$(scripts/dynamodb-local.sh start)"
 eval "$ddb"

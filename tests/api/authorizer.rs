@@ -64,7 +64,11 @@ async fn each_of_the_three_headers_is_allowed_with_the_callers_context() {
         assert_eq!(r.principal_id.as_deref(), Some("alice"));
         assert_eq!(
             r.context,
-            json!({"owner_id": "alice", "key_id": record.id.as_str(), "scopes": "*", "admin": false})
+            json!({
+                "owner_id": "alice", "key_id": record.id.as_str(), "scopes": "*", "admin": false,
+                "error_code": "insufficient_scope",
+                "error_message": "this API key lacks the scope this route needs",
+            })
         );
     }
 }
@@ -267,18 +271,9 @@ async fn a_dead_dynamodb_fails_closed_within_three_seconds() {
 
 #[tokio::test]
 async fn a_dynamodb_that_never_answers_fails_closed_within_three_seconds() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let (url, _silent) = testkit::silent_endpoint().await;
     let mut app = App::offline();
-    let client = keystore::client::local(&format!("http://{addr}"), Default::default());
+    let client = keystore::client::local(&url, Default::default());
     app.state.store = keystore::KeyStore::new(client, "any");
     let started = Instant::now();
     let result = app
@@ -290,7 +285,6 @@ async fn a_dynamodb_that_never_answers_fails_closed_within_three_seconds() {
         "{:?}",
         started.elapsed()
     );
-    silent.abort();
 }
 
 #[tokio::test]

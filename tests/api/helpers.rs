@@ -216,6 +216,10 @@ impl Event {
         Self::fixture("revoke-key.json").path_id(id)
     }
 
+    pub fn rotate(id: &str, body: Option<&str>) -> Self {
+        Self::fixture("rotate-key.json").path_id(id).body(body)
+    }
+
     pub fn me() -> Self {
         Self::fixture("me.json")
     }

@@ -4,5 +4,7 @@ mod authorizer;
 mod bad_requests;
 mod create;
 mod helpers;
+mod infra;
 mod list;
 mod revoke;
+mod rotate;

@@ -220,6 +220,10 @@ fn allow(record: &KeyRecord, base: &str) -> Response {
         "key_id": record.id.as_str(),
         "scopes": record.scopes.to_spaced(),
         "admin": record.scopes.is_admin(),
+        // With authorizer caching on, this Allow's policy may later deny another route; API
+        // Gateway then answers ACCESS_DENIED from this cached context.
+        "error_code": "insufficient_scope",
+        "error_message": "this API key lacks the scope this route needs",
     });
     response
 }

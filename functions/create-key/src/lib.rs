@@ -1,5 +1,6 @@
 //! `POST /api/v1/auth/api-keys`: issues a key and returns its plaintext, the only time it
-//! ever leaves the service.
+//! ever leaves the service. `POST /api/v1/auth/api-keys/{id}/rotate`: replaces a key in one
+//! call, the old one ending after a grace period.
 
 use apikey::{Description, KeyName, OwnerId, Scope, ScopeSet, Timestamp};
 use gateway::routes::{self, Function};
@@ -7,7 +8,7 @@ use gateway::{ApiError, Caller, KeyObject, State};
 use keystore::{KeyRecord, NewKey, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Fresh keys collide with probability ~2^-256; one retry covers the id space as well.
 const CREATE_ATTEMPTS: usize = 2;
@@ -17,12 +18,15 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
-    gateway::route(&req, &routes::served_by(Function::CreateKey))?;
+    let route = gateway::route(&req, &routes::served_by(Function::CreateKey))?;
     let caller = Caller::from_request(&req)?;
     caller.require(Scope::KeysWrite)?;
+    let now = Timestamp::now();
+    if route.resource == routes::ROTATE {
+        return rotate(state, &req, &caller, now).await;
+    }
     let body: CreateBody = gateway::json_body(&req)?
         .ok_or_else(|| ApiError::InvalidRequest("request body with a name is required".into()))?;
-    let now = Timestamp::now();
     let new = body.into_new_key(&caller, now)?;
     create(state, new, now).await
 }
@@ -93,12 +97,22 @@ impl CreateBody {
     }
 }
 
-#[derive(Serialize)]
-struct Created<'a> {
-    #[serde(flatten)]
-    object: KeyObject<'a>,
-    /// The plaintext key: in this response and nowhere else, ever.
-    key: &'a str,
+/// The 201 body: the key object plus `key`, the plaintext, in this response and nowhere else,
+/// ever. After a rotation `rotated_from` is the old key's whole object (its `id` is the id a
+/// plain key object would show there), so the member appears once.
+fn created_body(
+    record: &KeyRecord,
+    key: &str,
+    rotated_from: Option<&KeyRecord>,
+    now: Timestamp,
+) -> Result<serde_json::Value, ApiError> {
+    let object = |r| serde_json::to_value(KeyObject::new(r, now));
+    let mut body = object(record).map_err(|e| ApiError::Internal(e.into()))?;
+    body["key"] = serde_json::Value::from(key);
+    if let Some(old) = rotated_from {
+        body["rotated_from"] = object(old).map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(body)
 }
 
 async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<Body>, ApiError> {
@@ -108,20 +122,79 @@ async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<B
             KeyRecord::issue(prefix, new.clone(), now).map_err(|e| ApiError::Internal(e.into()))?;
         match state.store.create(&record).await {
             Ok(()) => {
-                let body = Created {
-                    object: KeyObject::new(&record, now),
-                    key: key.expose_secret(),
-                };
-                let mut response = gateway::json(StatusCode::CREATED, &body);
-                let location = format!("{}/{}", routes::KEYS, record.id);
-                if let Ok(v) = HeaderValue::from_str(&location) {
-                    response.headers_mut().insert(header::LOCATION, v);
-                }
-                return Ok(response);
+                let body = created_body(&record, key.expose_secret(), None, now)?;
+                return Ok(created(&record, &body));
             }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::Internal("key generation collided twice".into()))
+}
+
+/// 201 with `Location` naming the new key.
+fn created(record: &KeyRecord, body: &serde_json::Value) -> Response<Body> {
+    let mut response = gateway::json(StatusCode::CREATED, body);
+    let location = format!("{}/{}", routes::KEYS, record.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Body of a rotation: how long the old key keeps working.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    #[serde(default)]
+    grace_period_seconds: Option<i64>,
+}
+
+const DEFAULT_GRACE_SECS: i64 = 86_400;
+const MAX_GRACE_SECS: i64 = 30 * 86_400;
+
+/// A new key with the old one's name, description, scopes, owner and lifetime; the old key
+/// ends `grace_period_seconds` from now (never later than it already would). One
+/// transaction, so concurrent rotations of one key have exactly one winner.
+async fn rotate(
+    state: &State,
+    req: &Request,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<Response<Body>, ApiError> {
+    let id = gateway::path_id(req)?;
+    let body: RotateBody = gateway::json_body(req)?.unwrap_or_default();
+    let grace = match body.grace_period_seconds {
+        None => DEFAULT_GRACE_SECS,
+        Some(g @ 0..=MAX_GRACE_SECS) => g,
+        Some(_) => {
+            return Err(ApiError::InvalidRequest(
+                "grace_period_seconds must be a whole number from 0 to 2592000".into(),
+            ));
+        }
+    };
+    let old = state
+        .store
+        .get_by_id(&id)
+        .await?
+        .filter(|r| caller.is_admin() || r.owner_id == caller.owner_id)
+        .ok_or_else(ApiError::not_found_key)?;
+    if !caller.scopes.may_grant(old.scopes) {
+        return Err(ApiError::Forbidden(
+            "a key can only rotate keys with scopes it holds itself".into(),
+        ));
+    }
+    if old.rotated_to.is_some() {
+        return Err(StoreError::AlreadyRotated.into());
+    }
+    if old.status(now) != apikey::KeyStatus::Active {
+        return Err(StoreError::NotActive.into());
+    }
+    let new = old.successor(now);
+    let (key, mut record) = KeyRecord::issue(&state.config.key_prefix, new, now)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ended = state.store.rotate(&old, &record, grace, now).await?;
+    record.rotated_from = Some(old.id.clone());
+    let body = created_body(&record, key.expose_secret(), Some(&ended), now)?;
+    Ok(created(&record, &body))
 }

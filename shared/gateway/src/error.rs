@@ -135,6 +135,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => Self::not_found_key(),
             StoreError::Conflict => Self::Conflict("the key changed concurrently; retry"),
+            StoreError::NotActive => Self::KeyNotActive("the key is revoked or expired"),
+            StoreError::AlreadyRotated => {
+                Self::AlreadyRotated("the key was already rotated; rotate its successor instead")
+            }
             StoreError::InvalidCursor => {
                 Self::InvalidRequest("cursor is not valid for this listing".into())
             }

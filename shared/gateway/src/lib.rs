@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod request;
 mod response;
+pub mod responses;
 pub mod routes;
 
 use std::future::Future;

@@ -10,7 +10,7 @@ pub const ME: &str = ME_PATH;
 /// Every other path under the key routes. The API sends it to podkeys (list-keys), which
 /// answers 404, so that no key-management path ever reaches the podcast backend and the
 /// authorizer can treat the whole subtree as key management.
-pub const KEYS_SUBTREE: &str = "/api/v1/auth/api-keys/{proxy+}";
+pub const KEYS_SUBTREE: &str = "/api/v1/auth/api-keys/{id}/{proxy+}";
 
 /// Which function serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", KEYS, Function::ListKeys),
     route("GET", KEY, Function::ListKeys),
     route("DELETE", KEY, Function::RevokeKey),
+    route("POST", ROTATE, Function::CreateKey),
     route("GET", ME, Function::ListKeys),
 ];
 

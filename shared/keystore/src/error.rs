@@ -10,6 +10,10 @@ pub enum StoreError {
     NotFound,
     #[error("an item with this key already exists")]
     Conflict,
+    #[error("the key is revoked or expired")]
+    NotActive,
+    #[error("the key was rotated before")]
+    AlreadyRotated,
     #[error("the list cursor is not valid for this listing")]
     InvalidCursor,
     #[error("DynamoDB is throttling requests")]

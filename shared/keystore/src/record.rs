@@ -69,6 +69,21 @@ impl KeyRecord {
         Ok((key, record))
     }
 
+    /// What a rotation issues in place of this key: the same name, description, scopes and
+    /// owner, and the same lifetime counted from `now`.
+    pub fn successor(&self, now: Timestamp) -> NewKey {
+        let lifetime = self
+            .expires_at
+            .map(|e| e.epoch_secs().saturating_sub(self.created_at.epoch_secs()));
+        NewKey {
+            owner_id: self.owner_id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            scopes: self.scopes,
+            expires_at: lifetime.map(|secs| now.plus_secs(secs)),
+        }
+    }
+
     pub fn status(&self, now: Timestamp) -> KeyStatus {
         KeyStatus::derive(self.revoked_at, self.expires_at, now)
     }

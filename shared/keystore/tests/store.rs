@@ -508,18 +508,8 @@ async fn an_unreachable_dynamodb_fails_fast_as_unavailable() {
 
 #[tokio::test]
 async fn a_dynamodb_that_never_answers_times_out_within_the_bound() {
-    // A listener that accepts and then says nothing: every attempt must be cut short.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
-    let client = keystore::client::local(&format!("http://{addr}"), ClientSettings::default());
+    let (url, _silent) = testkit::silent_endpoint().await;
+    let client = keystore::client::local(&url, ClientSettings::default());
     let store = KeyStore::new(client, "any");
     let hash = ApiKey::generate(&KeyPrefix::default())
         .expect("os rng")
@@ -532,5 +522,4 @@ async fn a_dynamodb_that_never_answers_times_out_within_the_bound() {
         "{:?}",
         started.elapsed()
     );
-    silent.abort();
 }

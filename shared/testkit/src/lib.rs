@@ -83,3 +83,30 @@ pub async fn settle(store: &KeyStore) {
         }
     }
 }
+
+/// A TCP endpoint that accepts connections and never answers: the slowest DynamoDB there is.
+/// Requests to it must be cut short by the client's timeouts. Dropping the guard closes it.
+pub async fn silent_endpoint() -> (String, SilentGuard) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
+    let url = match listener.local_addr() {
+        Ok(addr) => format!("http://{addr}"),
+        Err(e) => panic!("local address: {e}"),
+    };
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, SilentGuard(task))
+}
+
+pub struct SilentGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for SilentGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -28,6 +28,9 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Create(args) => create(&store, &prefix, args, json).await,
         Command::List(args) => list(&store, args, json).await,
         Command::Revoke { id } => revoke(&store, &id, json).await,
+        Command::Rotate { id, grace_seconds } => {
+            rotate(&store, &prefix, &id, grace_seconds, json).await
+        }
         Command::Verify { key } => verify(&store, &prefix, &key, json).await,
     }
 }
@@ -273,4 +276,46 @@ async fn verify(store: &KeyStore, prefix: &KeyPrefix, key: &str, json: bool) -> 
         KeyStatus::Active => Ok(()),
         other => Err(format!("the key is {other}")),
     }
+}
+
+async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json: bool) -> Outcome {
+    let id = KeyId::parse(id).map_err(|_| format!("{id:?} is not a key id (key_…)"))?;
+    let now = Timestamp::now();
+    let old = store
+        .get_by_id(&id)
+        .await
+        .map_err(|e| explain(store.table(), e))?
+        .ok_or_else(|| format!("no key with id {id}"))?;
+    let new = old.successor(now);
+    let (key, mut record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
+    let ended = store
+        .rotate(&old, &record, grace, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotActive => {
+                format!("{id} is revoked or expired; create a new key instead")
+            }
+            StoreError::AlreadyRotated => format!("{id} was already rotated; rotate its successor"),
+            e => explain(store.table(), e),
+        })?;
+    record.rotated_from = Some(old.id.clone());
+    if json {
+        let object = |r| serde_json::to_value(KeyObject::new(r, now)).map_err(|e| e.to_string());
+        let mut body = object(&record)?;
+        body["key"] = json!(key.expose_secret());
+        body["rotated_from"] = object(&ended)?;
+        println!("{body}");
+    } else {
+        let until = ended
+            .revoked_at
+            .or(ended.expires_at)
+            .map(Timestamp::to_rfc3339)
+            .unwrap_or_default();
+        eprintln!(
+            "Rotated {} into {}; the old key works until {until}. The new key is shown once:",
+            old.id, record.id
+        );
+        println!("{}", key.expose_secret());
+    }
+    Ok(())
 }

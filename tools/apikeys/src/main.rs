@@ -43,6 +43,15 @@ enum Command {
         /// The key's id, `key_…`.
         id: String,
     },
+    /// Replace a key: a new key with the same name, scopes, owner and lifetime; the old one
+    /// keeps working for the grace period (default a day; 0 revokes it now).
+    Rotate {
+        /// The key's id, `key_…`.
+        id: String,
+        /// Seconds the old key keeps working (0-2592000).
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
+        grace_seconds: i64,
+    },
     /// Check a key: its format, and whether it is known and active. Never prints the key.
     Verify {
         /// The key to check. Pass `-` to read it from standard input (keeps it out of

@@ -121,6 +121,17 @@ async fn an_operator_bootstraps_an_admin_key_and_manages_keys() {
     assert!(!table.contains(&alice_key));
 
     let id = verified["id"].as_str().expect("id");
+    let rotated = cli.json(&["rotate", id, "--grace-seconds", "600"]);
+    assert_eq!(rotated["rotated_from"]["id"], id);
+    assert_eq!(rotated["name"], "laptop");
+    let successor = rotated["key"].as_str().expect("new key").to_owned();
+    assert_eq!(cli.json(&["verify", &successor])["status"], "active");
+    let again = cli.run(&["rotate", id]);
+    assert!(
+        stderr(&again).contains("already rotated"),
+        "{}",
+        stderr(&again)
+    );
     assert!(cli.ok(&["revoke", id]).contains("revoked"));
     let again = cli.json(&["revoke", id]);
     assert_eq!(again["status"], "revoked");

@@ -1,0 +1,250 @@
+//! `infra/template.yaml` agrees with the code: routes, functions, gateway responses.
+
+use std::collections::BTreeSet;
+
+use gateway::responses::GATEWAY_RESPONSES;
+use gateway::routes::{self, Function, ROUTES};
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).expect("the template is plain YAML (long-form intrinsics)")
+}
+
+fn api(t: &Value) -> &Value {
+    &t["Resources"]["PodkeysApi"]["Properties"]["DefinitionBody"]
+}
+
+fn logical_id(function: Function) -> &'static str {
+    match function {
+        Function::CreateKey => "CreateKeyFunction",
+        Function::ListKeys => "ListKeysFunction",
+        Function::RevokeKey => "RevokeKeyFunction",
+    }
+}
+
+/// The function an operation's Lambda integration invokes, by logical id.
+fn integrated_function(operation: &Value) -> String {
+    let uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        .as_str()
+        .expect("a Lambda integration URI");
+    let start = uri.find("functions/${").expect("functions/${…}") + "functions/${".len();
+    let end = uri[start..].find(".Arn}").expect(".Arn}") + start;
+    uri[start..end].to_owned()
+}
+
+#[test]
+fn every_key_route_is_in_the_template_behind_the_authorizer_on_its_function() {
+    let t = template();
+    let paths = &api(&t)["paths"];
+    for route in ROUTES {
+        let op = &paths[route.resource][route.method.to_lowercase()];
+        assert!(
+            op.is_mapping(),
+            "{} {} missing",
+            route.method,
+            route.resource
+        );
+        assert_eq!(
+            integrated_function(op),
+            logical_id(route.function),
+            "{} {}",
+            route.method,
+            route.resource
+        );
+        assert_eq!(
+            op["security"][0]["PodkeysAuthorizer"],
+            Value::Sequence(vec![]),
+            "{} {} is not behind the authorizer",
+            route.method,
+            route.resource
+        );
+    }
+}
+
+#[test]
+fn the_template_has_no_route_the_code_does_not_serve() {
+    let t = template();
+    let paths = api(&t)["paths"].as_mapping().expect("paths");
+    let known: BTreeSet<&str> = ROUTES.iter().map(|r| r.resource).collect();
+    for (path, item) in paths {
+        let path = path.as_str().expect("path");
+        if path == "/{proxy+}" || path == routes::KEYS_SUBTREE {
+            continue;
+        }
+        assert!(
+            known.contains(path),
+            "{path} is in the template but not in gateway::routes"
+        );
+        for (method, op) in item.as_mapping().expect("operations") {
+            let method = method.as_str().expect("method");
+            if method == "x-amazon-apigateway-any-method" {
+                // Other methods go to a function that answers 405 with Allow.
+                assert_eq!(integrated_function(op), "ListKeysFunction");
+                continue;
+            }
+            let upper = method.to_uppercase();
+            assert!(
+                ROUTES
+                    .iter()
+                    .any(|r| r.resource == path && r.method == upper),
+                "{upper} {path} is in the template but not in gateway::routes"
+            );
+        }
+    }
+    assert_eq!(
+        integrated_function(
+            &paths[&Value::from(routes::KEYS_SUBTREE)]["x-amazon-apigateway-any-method"]
+        ),
+        "ListKeysFunction",
+        "unknown key-management paths stay with podkeys"
+    );
+}
+
+#[test]
+fn each_function_builds_the_binary_of_its_crate_for_arm64_al2023() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(globals["Handler"], "bootstrap");
+    for (logical, binary) in [
+        ("AuthorizerFunction", "authorizer"),
+        ("CreateKeyFunction", "create-key"),
+        ("ListKeysFunction", "list-keys"),
+        ("RevokeKeyFunction", "revoke-key"),
+    ] {
+        let f = &t["Resources"][logical];
+        assert_eq!(f["Type"], "AWS::Serverless::Function", "{logical}");
+        assert_eq!(
+            f["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{logical}"
+        );
+        assert_eq!(
+            f["Metadata"]["BuildProperties"]["Binary"], binary,
+            "{logical}"
+        );
+        let manifest = format!(
+            "{}/../functions/{binary}/Cargo.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{manifest}: {e}"));
+        assert!(
+            text.contains(&format!("name = \"{binary}\"")),
+            "{manifest} is not the {binary} crate"
+        );
+    }
+}
+
+#[test]
+fn each_gateway_response_body_matches_the_shared_source() {
+    let t = template();
+    let responses = api(&t)["x-amazon-apigateway-gateway-responses"]
+        .as_mapping()
+        .expect("gateway responses");
+    assert_eq!(
+        responses.len(),
+        GATEWAY_RESPONSES.len(),
+        "same set of responses"
+    );
+    for r in GATEWAY_RESPONSES {
+        let in_template = &responses[&Value::from(r.kind)];
+        assert_eq!(
+            in_template["statusCode"].as_u64(),
+            Some(u64::from(r.status)),
+            "{}",
+            r.kind
+        );
+        assert_eq!(
+            in_template["responseTemplates"]["application/json"].as_str(),
+            Some(r.template().as_str()),
+            "{}",
+            r.kind
+        );
+        assert_eq!(
+            in_template["responseParameters"]["gatewayresponse.header.Content-Type"],
+            "'application/json'",
+            "{}",
+            r.kind
+        );
+    }
+}
+
+#[test]
+fn the_podcast_backend_gets_identity_headers_and_never_the_callers_key() {
+    let t = template();
+    let proxy = &api(&t)["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"];
+    assert_eq!(
+        proxy["security"][0]["PodkeysAuthorizer"],
+        Value::Sequence(vec![])
+    );
+    let integration = &proxy["x-amazon-apigateway-integration"];
+    assert_eq!(integration["type"], "http_proxy");
+    let params = &integration["requestParameters"];
+    for (header, source) in [
+        ("X-Podkeys-Owner-Id", "context.authorizer.owner_id"),
+        ("X-Podkeys-Key-Id", "context.authorizer.key_id"),
+        ("X-Podkeys-Scopes", "context.authorizer.scopes"),
+        ("X-API-Key", "''"),
+        ("Api-Key", "''"),
+        ("Authorization", "''"),
+    ] {
+        assert_eq!(
+            params[format!("integration.request.header.{header}").as_str()],
+            source,
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn the_authorizer_checks_every_request_by_default() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["AuthorizerCacheTtl"]["Default"].as_u64(),
+        Some(0)
+    );
+    let authorizer = &api(&t)["components"]["securitySchemes"]["PodkeysAuthorizer"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(authorizer["type"], "request");
+    assert_eq!(
+        authorizer["authorizerResultTtlInSeconds"]["Ref"],
+        "AuthorizerCacheTtl"
+    );
+    // No identity source unless caching is on: requests with any one of the three headers
+    // reach the authorizer.
+    assert_eq!(authorizer["identitySource"]["Fn::If"][0], "CacheEnabled");
+    assert_eq!(
+        authorizer["identitySource"]["Fn::If"][2]["Ref"],
+        "AWS::NoValue"
+    );
+}
+
+#[test]
+fn the_table_matches_the_keystore_schema() {
+    let t = template();
+    let table = &t["Resources"]["KeysTable"];
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(p["KeySchema"][0]["AttributeName"], keystore::schema::PK);
+    assert_eq!(
+        p["TimeToLiveSpecification"]["AttributeName"],
+        keystore::schema::PURGE_AT
+    );
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+    let indexes: BTreeSet<&str> = p["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("indexes")
+        .iter()
+        .map(|i| i["IndexName"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        indexes,
+        BTreeSet::from([keystore::schema::BY_OWNER, keystore::schema::BY_CREATED])
+    );
+}
