@@ -1,5 +1,10 @@
 # podkeys: the two commands are `make dev` and `make test`.
-.PHONY: test build lint-infra bench fmt lint ddb-install
+.PHONY: dev test build lint-infra bench fmt lint ddb-install
+
+## make dev: DynamoDB Local, the table, an admin key and the API on 127.0.0.1:3000 (Ctrl-C stops)
+dev:
+	@scripts/dynamodb-local.sh install
+	@scripts/dev.sh
 
 ## make test: formatting, clippy and every test, against a DynamoDB Local started for the run
 test:

@@ -3,6 +3,7 @@
 mod authorizer;
 mod bad_requests;
 mod create;
+mod e2e;
 mod helpers;
 mod infra;
 mod list;

@@ -54,16 +54,24 @@ pub async fn init() -> Result<State, ConfigError> {
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))
 }
 
-/// JSON log lines on stdout (CloudWatch), `RUST_LOG` to filter, `info` by default.
+/// JSON log lines on stdout (CloudWatch). `RUST_LOG` is one level (`error` … `trace`, the
+/// template's `LogLevel`), `info` by default: a plain level keeps a regex engine out of
+/// every binary (see BENCHMARKS.md).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| {
+            l.trim()
+                .parse::<tracing_subscriber::filter::LevelFilter>()
+                .ok()
+        })
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_target(false)
         .without_time()
         .try_init();

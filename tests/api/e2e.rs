@@ -1,0 +1,438 @@
+//! End to end over real HTTP: the local API Gateway (the template's routes, the authorizer,
+//! gateway responses) in front of the functions and an echo podcast backend, on free ports.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use local_gateway::{Functions, LocalGateway, echo};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::helpers::App;
+
+struct Stack {
+    app: App,
+    base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Value,
+    text: String,
+}
+
+impl Reply {
+    #[track_caller]
+    fn error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            self.text
+        );
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert!(
+            self.body["error"]["request_id"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+}
+
+async fn stack(label: &str) -> Stack {
+    let app = App::new(label).await;
+    let echo_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let backend = format!("http://{}", echo_listener.local_addr().expect("addr"));
+    tokio::spawn(echo::serve(echo_listener));
+    let gateway =
+        LocalGateway::new(Functions::InProcess(app.state.clone()), &backend).expect("template");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(Arc::new(gateway).serve(listener));
+    Stack {
+        app,
+        base,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    }
+}
+
+impl Stack {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        if path.contains("/api/v1/auth/api-keys") && method == "GET" {
+            testkit::settle(&self.app.state.store).await;
+        }
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
+            .expect("request");
+        let resp = self.client.request(req).await.expect("the gateway answers");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "{method} {path}: {text}"
+        );
+        Reply { status, body, text }
+    }
+
+    async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send("GET", path, &[("X-API-Key", key)], None).await
+    }
+
+    async fn create(&self, key: &str, body: Value) -> Reply {
+        let body = body.to_string();
+        self.send(
+            "POST",
+            "/api/v1/auth/api-keys",
+            &[("X-API-Key", key), ("Content-Type", "application/json")],
+            Some(&body),
+        )
+        .await
+    }
+}
+
+fn key_of(r: &Reply) -> String {
+    r.body["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no key in {}", r.text))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_client_creates_lists_uses_and_revokes_keys_over_http() {
+    let s = stack("e2eflow").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+
+    let created = s
+        .create(
+            &admin,
+            json!({"name": "staging", "scopes": ["*"], "expires_in_days": 90}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let staging = key_of(&created);
+
+    // Authorization: Bearer with a description.
+    let body = json!({"name": "phone", "description": "AntennaPod on my phone", "scopes": ["podcasts:read"]}).to_string();
+    let bearer = s
+        .send(
+            "POST",
+            "/api/v1/auth/api-keys",
+            &[("Authorization", &format!("Bearer {staging}"))],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(bearer.status, 201, "{}", bearer.text);
+    assert_eq!(bearer.body["description"], "AntennaPod on my phone");
+    let phone = key_of(&bearer);
+
+    // curl -d: form content type, JSON body.
+    let curl = s
+        .send(
+            "POST",
+            "/api/v1/auth/api-keys",
+            &[
+                ("X-API-Key", &staging),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(r#"{"name":"curl","scopes":["keys:read"]}"#),
+        )
+        .await;
+    assert_eq!(curl.status, 201, "{}", curl.text);
+
+    let listed = s.get("/api/v1/auth/api-keys?status=active", &staging).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let items = listed.body.as_array().expect("a JSON array");
+    assert!(
+        items
+            .iter()
+            .all(|k| k["id"].is_string() && k["name"].is_string() && k["status"] == "active")
+    );
+    let names: Vec<&str> = items.iter().filter_map(|k| k["name"].as_str()).collect();
+    assert!(
+        names.contains(&"phone") && names.contains(&"curl"),
+        "{names:?}"
+    );
+
+    // The phone key reads podcasts but manages nothing.
+    assert_eq!(s.get("/api/v1/podcasts/42", &phone).await.status, 200);
+    s.get("/api/v1/auth/api-keys", &phone)
+        .await
+        .error(403, "insufficient_scope");
+    let me = s.get("/api/v1/auth/me", &phone).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.body["scopes"], json!(["podcasts:read"]));
+
+    // Revoke: the very next request with that key is refused.
+    let id = bearer.body["id"].as_str().expect("id");
+    let revoked = s
+        .send(
+            "DELETE",
+            &format!("/api/v1/auth/api-keys/{id}"),
+            &[("X-API-Key", &staging)],
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    s.get("/api/v1/podcasts/42", &phone)
+        .await
+        .error(403, "key_revoked");
+}
+
+#[tokio::test]
+async fn pinepods_api_key_header_and_audiopod_double_headers_work() {
+    let s = stack("e2eheaders").await;
+    let (key, _) = s.app.seed_key("alice", &["*"]).await;
+    let pinepods = s
+        .send("GET", "/api/data/get_stats", &[("Api-Key", &key)], None)
+        .await;
+    assert_eq!(pinepods.status, 200, "{}", pinepods.text);
+    let audiopod = s
+        .send(
+            "GET",
+            "/api/v1/api-wallet/balance",
+            &[
+                ("Authorization", &format!("Bearer {key}")),
+                ("X-API-Key", &key),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(audiopod.status, 200, "{}", audiopod.text);
+    let (other, _) = s.app.seed_key("alice", &["*"]).await;
+    s.send(
+        "GET",
+        "/api/v1/podcasts",
+        &[
+            ("Authorization", &format!("Bearer {key}")),
+            ("X-API-Key", &other),
+        ],
+        None,
+    )
+    .await
+    .error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn missing_garbage_and_unknown_keys_get_401_json() {
+    let s = stack("e2e401").await;
+    s.send("GET", "/api/v1/auth/me", &[], None)
+        .await
+        .error(401, "unauthorized");
+    s.get("/api/v1/auth/me", "garbage")
+        .await
+        .error(401, "unauthorized");
+    s.get("/api/v1/podcasts/1", crate::helpers::FIXTURE_KEY)
+        .await
+        .error(401, "unauthorized");
+    s.send(
+        "GET",
+        "/api/v1/podcasts/1",
+        &[("Authorization", "Bearer")],
+        None,
+    )
+    .await
+    .error(401, "unauthorized");
+    s.send(
+        "GET",
+        "/api/v1/podcasts/1",
+        &[("Authorization", "bearer ")],
+        None,
+    )
+    .await
+    .error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_backend_gets_identity_headers_and_never_the_key() {
+    let s = stack("e2ebackend").await;
+    let (key, record) = s
+        .app
+        .seed_key("alice", &["podcasts:read", "podcasts:write"])
+        .await;
+    let reply = s
+        .send(
+            "POST",
+            "/api/v1/podcasts/42/episodes?sort=new",
+            &[("X-API-Key", &key)],
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let echoed = &reply.body;
+    assert_eq!(echoed["backend"], "podkeys echo");
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["path"], "/api/v1/podcasts/42/episodes");
+    assert_eq!(echoed["query"], "sort=new");
+    assert_eq!(echoed["headers"]["x-podkeys-owner-id"], "alice");
+    assert_eq!(echoed["headers"]["x-podkeys-key-id"], record.id.as_str());
+    assert_eq!(
+        echoed["headers"]["x-podkeys-scopes"],
+        "podcasts:read podcasts:write"
+    );
+    assert!(
+        !reply.text.contains(&key),
+        "the key reached the backend: {}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn podcast_routes_follow_scopes() {
+    let s = stack("e2escopes").await;
+    let (reader, _) = s.app.seed_key("alice", &["podcasts:read"]).await;
+    let (manager, _) = s.app.seed_key("alice", &["keys:read", "keys:write"]).await;
+    assert_eq!(s.get("/api/v1/podcasts/1", &reader).await.status, 200);
+    assert_eq!(
+        s.send(
+            "HEAD",
+            "/api/v1/podcasts/1",
+            &[("X-API-Key", &reader)],
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    s.send(
+        "DELETE",
+        "/api/v1/podcasts/1",
+        &[("X-API-Key", &reader)],
+        None,
+    )
+    .await
+    .error(403, "insufficient_scope");
+    s.get("/api/v1/podcasts/1", &manager)
+        .await
+        .error(403, "insufficient_scope");
+    assert_eq!(s.get("/api/v1/auth/api-keys", &manager).await.status, 200);
+    // Unknown key-management paths stay with podkeys: 404 from podkeys, not the backend.
+    s.get("/api/v1/auth/api-keys/key_x/nope", &manager)
+        .await
+        .error(404, "not_found");
+}
+
+#[tokio::test]
+async fn owners_are_isolated_and_admins_see_everyone_with_owners() {
+    let s = stack("e2eowners").await;
+    let (alice, alice_rec) = s.app.seed_key("alice", &["*"]).await;
+    let (bob, _) = s.app.seed_key("bob", &["*"]).await;
+    let (admin, _) = s.app.seed_key("root", &["admin"]).await;
+    let id = alice_rec.id.as_str();
+    s.get(&format!("/api/v1/auth/api-keys/{id}"), &bob)
+        .await
+        .error(404, "not_found");
+    s.send(
+        "DELETE",
+        &format!("/api/v1/auth/api-keys/{id}"),
+        &[("X-API-Key", &bob)],
+        None,
+    )
+    .await
+    .error(404, "not_found");
+    s.get("/api/v1/auth/api-keys?owner_id=alice", &bob)
+        .await
+        .error(403, "forbidden");
+    let bobs = s.get("/api/v1/auth/api-keys", &bob).await;
+    assert!(
+        bobs.body
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|k| k["owner_id"] == "bob")
+    );
+    let all = s.get("/api/v1/auth/api-keys", &admin).await;
+    let owners: std::collections::BTreeSet<&str> = all
+        .body
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|k| k["owner_id"].as_str())
+        .collect();
+    assert_eq!(owners, ["alice", "bob", "root"].into_iter().collect());
+    assert_eq!(
+        s.get(&format!("/api/v1/auth/api-keys/{id}"), &alice)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn rotation_over_http_the_new_key_works_and_the_old_one_expires() {
+    let s = stack("e2erotate").await;
+    let (key, record) = s.app.seed_key("alice", &["*"]).await;
+    let rotated = s
+        .send(
+            "POST",
+            &format!("/api/v1/auth/api-keys/{}/rotate", record.id),
+            &[("X-API-Key", &key)],
+            Some(r#"{"grace_period_seconds":1}"#),
+        )
+        .await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    let successor = key_of(&rotated);
+    assert_eq!(s.get("/api/v1/auth/me", &successor).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    s.get("/api/v1/auth/me", &key)
+        .await
+        .error(403, "key_expired");
+    assert_eq!(s.get("/api/v1/auth/me", &successor).await.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_methods_and_oversized_bodies_get_api_errors() {
+    let s = stack("e2emisc").await;
+    let (key, _) = s.app.seed_key("alice", &["*"]).await;
+    s.send(
+        "PUT",
+        "/api/v1/auth/api-keys",
+        &[("X-API-Key", &key)],
+        Some("{}"),
+    )
+    .await
+    .error(405, "method_not_allowed");
+    let huge = format!(r#"{{"name":"{}"}}"#, "x".repeat(20_000));
+    s.send(
+        "POST",
+        "/api/v1/auth/api-keys",
+        &[("X-API-Key", &key)],
+        Some(&huge),
+    )
+    .await
+    .error(413, "payload_too_large");
+    let before = s.app.items().await;
+    s.create(&key, json!({"name": "", "scopes": ["nope"]}))
+        .await
+        .error(400, "invalid_request");
+    assert_eq!(s.app.items().await, before);
+}

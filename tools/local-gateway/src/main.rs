@@ -1,0 +1,87 @@
+//! `local-gateway`: serves the podkeys API on 127.0.0.1 as API Gateway would.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use local_gateway::{Functions, LocalGateway, echo};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "API Gateway (REST) for podkeys on your machine")]
+struct Args {
+    /// Address to serve on.
+    #[arg(long, env = "PODKEYS_ADDR", default_value = "127.0.0.1")]
+    addr: String,
+    #[arg(long, env = "PODKEYS_PORT", default_value_t = 3000)]
+    port: u16,
+    /// Run the functions as real binaries behind this Lambda Invoke API (`cargo lambda
+    /// watch`, e.g. http://127.0.0.1:9000) instead of in this process.
+    #[arg(long)]
+    lambda_endpoint: Option<String>,
+    /// The podcast backend; a built-in echo backend when absent.
+    #[arg(long, env = "PODCAST_BACKEND_URL")]
+    podcast_backend_url: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    gateway::init_tracing();
+    let functions = match args.lambda_endpoint {
+        Some(url) => Functions::Remote(url),
+        None => match gateway::State::from_env().await {
+            Ok(state) => Functions::InProcess(state),
+            Err(e) => {
+                eprintln!("local-gateway: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let backend = match args.podcast_backend_url {
+        Some(url) => url,
+        None => match TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => {
+                let url = match listener.local_addr() {
+                    Ok(a) => format!("http://{a}"),
+                    Err(e) => {
+                        eprintln!("local-gateway: echo backend: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                tokio::spawn(echo::serve(listener));
+                url
+            }
+            Err(e) => {
+                eprintln!("local-gateway: echo backend: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let gateway = match LocalGateway::new(functions, &backend) {
+        Ok(g) => Arc::new(g),
+        Err(e) => {
+            eprintln!("local-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind((args.addr.as_str(), args.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "local-gateway: cannot listen on {}:{}: {e}",
+                args.addr, args.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "local-gateway: serving on http://{}:{} (podcast backend {backend})",
+        args.addr, args.port
+    );
+    tokio::select! {
+        () = gateway.serve(listener) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("local-gateway: stopping"),
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,317 @@
+//! The routes of `infra/template.yaml`, read from the template itself, and API Gateway's way
+//! of matching a request to one: per path segment, a literal beats `{var}`, which beats a
+//! greedy `{var+}`; then the method, else the resource's ANY method.
+
+use serde_yaml::Value;
+
+/// Where a matched route sends the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integration {
+    /// A Lambda proxy integration, by the template's function logical id.
+    Lambda(String),
+    /// The podcast backend (`HTTP_PROXY`).
+    HttpProxy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// `GET`, …, or `ANY`.
+    pub method: String,
+    pub integration: Integration,
+    pub authorized: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// As in the template, e.g. `/api/v1/auth/api-keys/{id}`.
+    pub path: String,
+    pub operations: Vec<Operation>,
+}
+
+/// A request matched to a resource and operation, with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched<'a> {
+    pub resource: &'a Resource,
+    pub operation: &'a Operation,
+    pub path_parameters: Params,
+}
+
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+
+/// Every resource of the template's API, as API Gateway would import it.
+pub fn from_template(template: &str) -> Result<Vec<Resource>, String> {
+    let t: Value = serde_yaml::from_str(template).map_err(|e| format!("template: {e}"))?;
+    let paths = t["Resources"]["PodkeysApi"]["Properties"]["DefinitionBody"]["paths"]
+        .as_mapping()
+        .ok_or("template: no DefinitionBody paths")?;
+    let mut resources = Vec::new();
+    for (path, item) in paths {
+        let path = path.as_str().ok_or("template: a path is not a string")?;
+        let mut operations = Vec::new();
+        for (method, op) in item
+            .as_mapping()
+            .ok_or("template: a path has no operations")?
+        {
+            let method = match method.as_str() {
+                Some("x-amazon-apigateway-any-method") => "ANY".to_owned(),
+                Some(m) => m.to_uppercase(),
+                None => return Err("template: a method is not a string".into()),
+            };
+            let integration = &op["x-amazon-apigateway-integration"];
+            let integration = match integration["type"].as_str() {
+                Some("aws_proxy") => {
+                    let uri = integration["uri"]["Fn::Sub"].as_str().unwrap_or_default();
+                    let function = uri
+                        .split("functions/${")
+                        .nth(1)
+                        .and_then(|rest| rest.split(".Arn}").next())
+                        .ok_or_else(|| {
+                            format!("template: {method} {path}: no function in {uri}")
+                        })?;
+                    Integration::Lambda(function.to_owned())
+                }
+                Some("http_proxy") => Integration::HttpProxy,
+                other => return Err(format!("template: {method} {path}: integration {other:?}")),
+            };
+            let authorized = op["security"]
+                .as_sequence()
+                .is_some_and(|s| s.iter().any(|r| r.get("PodkeysAuthorizer").is_some()));
+            operations.push(Operation {
+                method,
+                integration,
+                authorized,
+            });
+        }
+        resources.push(Resource {
+            path: path.to_owned(),
+            operations,
+        });
+    }
+    Ok(resources)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Segment {
+    // Order is specificity, lowest first.
+    Greedy,
+    Variable,
+    Literal,
+}
+
+/// Path parameters, name and decoded value.
+pub type Params = Vec<(String, String)>;
+
+/// How `pattern` matches `path`, as per-segment specificity (higher wins), or `None`.
+fn score(pattern: &str, path: &str) -> Option<(Vec<Segment>, Params)> {
+    let pattern: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    let path: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut spec = Vec::new();
+    let mut params = Vec::new();
+    for (i, p) in pattern.iter().enumerate() {
+        if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix("+}")) {
+            let rest = path.get(i..)?.join("/");
+            if rest.is_empty() {
+                return None;
+            }
+            spec.push(Segment::Greedy);
+            params.push((name.to_owned(), rest));
+            return Some((spec, params));
+        }
+        let segment = *path.get(i)?;
+        if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            if segment.is_empty() {
+                return None;
+            }
+            spec.push(Segment::Variable);
+            params.push((name.to_owned(), segment.to_owned()));
+        } else if *p == segment {
+            spec.push(Segment::Literal);
+        } else {
+            return None;
+        }
+    }
+    (path.len() == pattern.len()).then_some((spec, params))
+}
+
+/// The resource and operation API Gateway would pick, or `None` (its 403/404).
+pub fn route<'a>(resources: &'a [Resource], method: &str, path: &str) -> Option<Matched<'a>> {
+    // API Gateway treats a trailing slash as the same resource.
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
+    let (resource, params) = resources
+        .iter()
+        .filter_map(|r| score(&r.path, path).map(|(spec, params)| (r, spec, params)))
+        .max_by(|a, b| a.1.cmp(&b.1))
+        .map(|(r, _, params)| (r, params))?;
+    let operation = resource
+        .operations
+        .iter()
+        .find(|o| o.method == method)
+        .or_else(|| resource.operations.iter().find(|o| o.method == "ANY"))?;
+    // Path parameters arrive URL-decoded.
+    let path_parameters = params
+        .into_iter()
+        .map(|(k, v)| (k, percent_decode(&v)))
+        .collect();
+    Some(Matched {
+        resource,
+        operation,
+        path_parameters,
+    })
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|&c| hex(c)),
+            b.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resources() -> Vec<Resource> {
+        from_template(TEMPLATE).expect("the template parses")
+    }
+
+    fn target(method: &str, path: &str) -> Option<(String, Integration)> {
+        let r = resources();
+        route(&r, method, path).map(|m| (m.resource.path.clone(), m.operation.integration.clone()))
+    }
+
+    fn lambda(f: &str) -> Integration {
+        Integration::Lambda(f.to_owned())
+    }
+
+    #[test]
+    fn requests_reach_the_resource_api_gateway_would_pick() {
+        let cases = [
+            (
+                "POST",
+                "/api/v1/auth/api-keys",
+                "/api/v1/auth/api-keys",
+                lambda("CreateKeyFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/api-keys",
+                "/api/v1/auth/api-keys",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/api-keys/",
+                "/api/v1/auth/api-keys",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "PUT",
+                "/api/v1/auth/api-keys",
+                "/api/v1/auth/api-keys",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/api-keys/key_x",
+                "/api/v1/auth/api-keys/{id}",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "DELETE",
+                "/api/v1/auth/api-keys/key_x",
+                "/api/v1/auth/api-keys/{id}",
+                lambda("RevokeKeyFunction"),
+            ),
+            (
+                "POST",
+                "/api/v1/auth/api-keys/key_x/rotate",
+                "/api/v1/auth/api-keys/{id}/rotate",
+                lambda("CreateKeyFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/api-keys/key_x/a/b",
+                "/api/v1/auth/api-keys/{id}/{proxy+}",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/me",
+                "/api/v1/auth/me",
+                lambda("ListKeysFunction"),
+            ),
+            (
+                "GET",
+                "/api/v1/auth/me/x",
+                "/{proxy+}",
+                Integration::HttpProxy,
+            ),
+            (
+                "GET",
+                "/api/v1/podcasts/42",
+                "/{proxy+}",
+                Integration::HttpProxy,
+            ),
+            ("POST", "/api/data/x", "/{proxy+}", Integration::HttpProxy),
+        ];
+        for (method, path, resource, integration) in cases {
+            assert_eq!(
+                target(method, path),
+                Some((resource.to_owned(), integration)),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(target("GET", "/"), None, "nothing serves the root");
+    }
+
+    #[test]
+    fn path_parameters_are_decoded() {
+        let r = resources();
+        let m = route(&r, "GET", "/api/v1/auth/api-keys/key%2Fx").expect("matched");
+        assert_eq!(
+            m.path_parameters,
+            vec![("id".to_owned(), "key/x".to_owned())]
+        );
+        let m = route(&r, "GET", "/api/v1/podcasts/a%20b/c").expect("matched");
+        assert_eq!(
+            m.path_parameters,
+            vec![("proxy".to_owned(), "api/v1/podcasts/a b/c".to_owned())]
+        );
+    }
+
+    #[test]
+    fn every_route_the_functions_serve_is_routed_to_them_behind_the_authorizer() {
+        let r = resources();
+        for route_ in gateway::routes::ROUTES {
+            let path = route_.resource.replace("{id}", "key_abc");
+            let m = route(&r, route_.method, &path).expect("routed");
+            assert_eq!(m.resource.path, route_.resource);
+            assert_eq!(m.operation.method, route_.method);
+            assert!(m.operation.authorized);
+        }
+        assert!(
+            r.iter()
+                .all(|res| res.operations.iter().all(|o| o.authorized))
+        );
+    }
+}
