@@ -18,9 +18,10 @@ build:
 lint-infra:
 	@scripts/lint-infra.sh
 
-## make bench: criterion benchmarks (not part of make test); figures go in BENCHMARKS.md
+## make bench: every SPEC §7 figure against same-run baselines; rewrites BENCHMARKS.md (not in make test)
 bench:
-	cargo bench -p apikey --bench keys
+	@scripts/dynamodb-local.sh install
+	@scripts/bench.sh
 
 fmt:
 	cargo fmt --all

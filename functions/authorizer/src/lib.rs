@@ -66,12 +66,18 @@ pub enum Outcome {
     Failed,
 }
 
+/// For callers holding a JSON value (the local gateway, tests). A payload that is not even
+/// an authorizer event fails closed, like everything else.
 pub async fn handler(state: &State, event: Value) -> Result<Response, AuthError> {
-    let started = Instant::now();
-    // A payload that is not even an authorizer event fails closed, like everything else.
     let event: AuthorizerEvent = serde_json::from_value(event)
         .map_err(|e| AuthError::Failed(format!("not a REQUEST authorizer event: {e}").into()))?;
-    let (result, outcome, key_id) = decide(state, &event, started).await;
+    authorize(state, &event).await
+}
+
+/// The decision for one request, and its log line.
+pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Response, AuthError> {
+    let started = Instant::now();
+    let (result, outcome, key_id) = decide(state, event, started).await;
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let request_id = event
         .request_context

@@ -11,6 +11,7 @@ pub mod schema;
 mod store;
 
 pub use aws_sdk_dynamodb::Client;
+pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use cursor::Listing;
 pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};

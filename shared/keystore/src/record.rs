@@ -89,23 +89,6 @@ impl KeyRecord {
     }
 }
 
-/// Attributes of a key item that make up a `KeyRecord` (reads project exactly these).
-pub(crate) const RECORD_ATTRIBUTES: &[&str] = &[
-    PK,
-    "key_id",
-    "owner_id",
-    "name",
-    "description",
-    "hint",
-    "scopes",
-    "created_at",
-    "expires_at",
-    "revoked_at",
-    "last_used_at",
-    "rotated_from",
-    "rotated_to",
-];
-
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

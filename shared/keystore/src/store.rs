@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
 use crate::cursor::{self, Listing};
 use crate::error::{StoreError, classify};
-use crate::record::{Item, KeyRecord, RECORD_ATTRIBUTES, hash_of_id_item, id_pk, n, s};
+use crate::record::{Item, KeyRecord, hash_of_id_item, id_pk, n, s};
 use crate::schema::{BY_CREATED, BY_OWNER, KIND_KEY, PK, PURGE_AT};
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.
@@ -101,21 +101,16 @@ impl KeyStore {
     }
 
     /// The key with this hash: one strongly consistent read, so a revocation is seen at once.
+    /// No projection: a key item is the record plus two small attributes, so projecting saves
+    /// nothing on the wire, while the 13-name expression cost DynamoDB Local ~20% of a read
+    /// (BENCHMARKS.md).
     pub async fn get_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
-        let mut get = self
+        let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(PK, s(hash.to_hex()))
-            .consistent_read(true);
-        // Attribute names like `name` are reserved words: project through placeholders.
-        let mut projection = Vec::with_capacity(RECORD_ATTRIBUTES.len());
-        for (i, attr) in RECORD_ATTRIBUTES.iter().enumerate() {
-            projection.push(format!("#a{i}"));
-            get = get.expression_attribute_names(format!("#a{i}"), *attr);
-        }
-        let out = get
-            .projection_expression(projection.join(","))
+            .consistent_read(true)
             .send()
             .await
             .map_err(classify)?;
@@ -439,6 +434,38 @@ where
 
 #[cfg(feature = "test-util")]
 impl KeyStore {
+    /// Bulk-loads key items (without id items: nothing looks them up) with `BatchWriteItem`,
+    /// 25 at a time, resending whatever DynamoDB leaves unprocessed. For benchmarks that need
+    /// a big table.
+    pub async fn load_for_bench(&self, records: &[KeyRecord]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in records.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(r.to_item(self.retention_secs)))
+                    .build()
+                    .map_err(|e| StoreError::Unexpected(e.into()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(std::collections::HashMap::from([(
+                self.table.clone(),
+                requests,
+            )]));
+            while let Some(items) = pending.take().filter(|m| m.values().any(|v| !v.is_empty())) {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = out.unprocessed_items;
+            }
+        }
+        Ok(())
+    }
+
     /// Every item in the table, every attribute rendered as text. A full scan: for tests that
     /// count what was written or search it for things that must never be stored.
     pub async fn raw_items(&self) -> Result<Vec<Vec<(String, String)>>, StoreError> {

@@ -110,3 +110,166 @@ impl Drop for SilentGuard {
         self.0.abort();
     }
 }
+
+/// What a `FaultProxy` does to traffic between a client and DynamoDB Local.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// Forward everything.
+    None = 0,
+    /// Close every connection at once (new and pooled).
+    Drop = 1,
+    /// Swallow traffic: requests get no answer, ever (slower than any timeout).
+    Stall = 2,
+    /// Forward requests, then cut the connection halfway through the response.
+    ResetMidResponse = 3,
+    /// Answer with bytes that are not HTTP.
+    Garbage = 4,
+}
+
+impl Fault {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Self::Drop,
+            2 => Self::Stall,
+            3 => Self::ResetMidResponse,
+            4 => Self::Garbage,
+            _ => Self::None,
+        }
+    }
+}
+
+/// A TCP proxy in front of DynamoDB Local that injects faults on demand, on new and on
+/// already-open (pooled) connections alike. Loopback only; dropped with its guard.
+pub struct FaultProxy {
+    url: String,
+    fault: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    _task: SilentGuard,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream_url: &str) -> Self {
+        Self::start_at(upstream_url, "127.0.0.1:0").await
+    }
+
+    /// On a given address: to bring a proxy back where a dropped one was.
+    pub async fn start_at(upstream_url: &str, addr: &str) -> Self {
+        use std::sync::atomic::AtomicU8;
+        let upstream = upstream_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| panic!("binding the fault proxy on {addr}: {e}"));
+        let url = match listener.local_addr() {
+            Ok(a) => format!("http://{a}"),
+            Err(e) => panic!("fault proxy address: {e}"),
+        };
+        let fault = std::sync::Arc::new(AtomicU8::new(Fault::None as u8));
+        let shared = fault.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (fault, upstream) = (shared.clone(), upstream.clone());
+                tokio::spawn(async move { proxy_connection(client, &upstream, fault).await });
+            }
+        });
+        Self {
+            url,
+            fault,
+            _task: SilentGuard(task),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn set(&self, fault: Fault) {
+        self.fault
+            .store(fault as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for FaultProxy {
+    /// A proxy that goes away takes its open connections with it, as a dead host would.
+    fn drop(&mut self) {
+        self.set(Fault::Drop);
+    }
+}
+
+async fn proxy_connection(
+    client: tokio::net::TcpStream,
+    upstream: &str,
+    fault: std::sync::Arc<std::sync::atomic::AtomicU8>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let now = || Fault::from_u8(fault.load(Ordering::SeqCst));
+    if now() == Fault::Drop {
+        return;
+    }
+    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let garbage: &[u8] = b"\x00\xff\xfeNOT HTTP AT ALL\r\n\r\n\x13\x37";
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            match now() {
+                Fault::None | Fault::ResetMidResponse => {
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+                Fault::Stall => std::future::pending::<()>().await,
+                Fault::Drop | Fault::Garbage => return,
+            }
+        }
+    };
+    let down = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match now() {
+                Fault::Garbage => {
+                    let _ = client_write.write_all(garbage).await;
+                    return;
+                }
+                Fault::Drop => return,
+                _ => {}
+            }
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            match now() {
+                Fault::None => {
+                    if client_write.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+                Fault::ResetMidResponse => {
+                    let _ = client_write.write_all(&buf[..n / 2]).await;
+                    return;
+                }
+                Fault::Stall => std::future::pending::<()>().await,
+                Fault::Drop => return,
+                Fault::Garbage => {
+                    let _ = client_write.write_all(garbage).await;
+                    return;
+                }
+            }
+        }
+    };
+    // Either direction ending ends the connection (both halves are dropped).
+    tokio::select! {
+        () = up => {}
+        () = down => {}
+    }
+}
