@@ -14,22 +14,22 @@ use tokio::net::TcpListener;
 
 use crate::helpers::App;
 
-struct Stack {
-    app: App,
+pub(crate) struct Stack {
+    pub(crate) app: App,
     base: String,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    text: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) text: String,
 }
 
 impl Reply {
     #[track_caller]
-    fn error(&self, status: u16, code: &str) {
+    pub(crate) fn error(&self, status: u16, code: &str) {
         assert_eq!(
             (self.status, self.body["error"]["code"].as_str()),
             (status, Some(code)),
@@ -49,7 +49,7 @@ impl Reply {
     }
 }
 
-async fn stack(label: &str) -> Stack {
+pub(crate) async fn stack(label: &str) -> Stack {
     let app = App::new(label).await;
     let echo_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let backend = format!("http://{}", echo_listener.local_addr().expect("addr"));
@@ -67,7 +67,36 @@ async fn stack(label: &str) -> Stack {
 }
 
 impl Stack {
-    async fn send(
+    /// Sends raw bytes as one HTTP/1.1 request (anything a hostile client could put on the
+    /// wire) and reads the whole answer.
+    pub(crate) async fn raw(&self, head: &str, body: &[u8]) -> Reply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut request = format!(
+            "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        stream.write_all(&request).await.expect("write");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("read");
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body_text = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        let body = serde_json::from_str(&body_text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            text: body_text,
+        }
+    }
+
+    pub(crate) async fn send(
         &self,
         method: &str,
         path: &str,

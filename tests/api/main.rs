@@ -6,6 +6,7 @@ mod create;
 mod e2e;
 mod faults;
 mod helpers;
+mod hostile;
 mod infra;
 mod list;
 mod reliability;

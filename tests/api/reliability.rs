@@ -199,3 +199,179 @@ async fn no_key_appears_in_trace_logs_or_the_table() {
         assert!(!table.contains(secret), "a key reached the table");
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use crate::helpers::{App, Event};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn json_ish() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ".{0,64}",
+            r#"\{("(name|description|scopes|expires_in_days|owner_id|x)":(-?[0-9]{1,12}|"[^"\\]{0,12}"|\["[a-z:*]{0,14}"\]|null|true|1e[0-9]{1,3}|\{\}),?){0,5}\}"#,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any body: a documented status, a JSON body, never a panic or a 5xx.
+        #[test]
+        fn create_answers_any_body_with_a_documented_status(body in json_ish()) {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = App::new("propcreate").await;
+                let caller = app.seed("alice", &["keys:write", "podcasts:read"]).await;
+                let resp = app.call(&Event::fixture("create-key.json").body(Some(&body)).by(&caller)).await;
+                assert!([201, 400, 403, 413].contains(&resp.status), "{body}: {}", resp.text);
+                if resp.status != 201 {
+                    assert!(resp.body["error"]["code"].is_string());
+                }
+            });
+        }
+
+        #[test]
+        fn list_answers_any_query_with_a_documented_status(
+            pairs in proptest::collection::vec(("(status|limit|cursor|owner_id|[a-z]{1,6})", ".{0,20}"), 0..4)
+        ) {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = App::new("proplist").await;
+                let caller = app.seed("alice", &["keys:read"]).await;
+                let query: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let resp = app.call(&Event::list(&query).by(&caller)).await;
+                assert!([200, 400, 403].contains(&resp.status), "{query:?}: {}", resp.text);
+            });
+        }
+
+        /// Any headers: without a well-formed key of ours there is no lookup and no Allow.
+        #[test]
+        fn the_authorizer_refuses_arbitrary_headers_without_a_lookup(
+            headers in proptest::collection::vec(("(x-api-key|api-key|authorization|[A-Za-z-]{1,12})", ".{0,80}"), 0..6)
+        ) {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = App::offline();
+                let mut event = Event::fixture("authorizer-missing-key.json");
+                let map: serde_json::Map<String, serde_json::Value> =
+                    headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                event.0["headers"] = serde_json::Value::Object(map);
+                event.0["multiValueHeaders"] = json!({});
+                let result = app.authorize(&event).await;
+                assert!(matches!(result, Err(authorizer::AuthError::Unauthorized)), "{headers:?}: {result:?}");
+            });
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listing_while_revoking_shows_each_key_whole_and_ends_consistent() {
+    let app = Arc::new(App::new("revokelist").await);
+    let admin = app.seed("root", &["admin"]).await;
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        ids.push(app.seed("alice", &["podcasts:read"]).await.id);
+    }
+    let revoker = {
+        let (app, admin, ids) = (app.clone(), admin.clone(), ids.clone());
+        tokio::spawn(async move {
+            for id in ids {
+                assert_eq!(
+                    app.call(&Event::revoke(id.as_str()).by(&admin))
+                        .await
+                        .status,
+                    200
+                );
+            }
+        })
+    };
+    while !revoker.is_finished() {
+        let page = app
+            .state
+            .store
+            .list(
+                &keystore::Listing::Owner(apikey::OwnerId::parse("alice").expect("owner")),
+                None,
+                100,
+                None,
+                apikey::Timestamp::now(),
+            )
+            .await
+            .expect("list");
+        for k in page.keys {
+            // Whole: revoked keys carry their revocation time, active ones none.
+            assert_eq!(
+                k.revoked_at.is_some(),
+                k.status(apikey::Timestamp::now()) == apikey::KeyStatus::Revoked
+            );
+        }
+    }
+    revoker.await.expect("revoker");
+    let revoked = app
+        .call(&Event::list(&[("status", "revoked"), ("owner_id", "alice")]).by(&admin))
+        .await;
+    assert_eq!(
+        revoked.body.as_array().map(Vec::len),
+        Some(30),
+        "{}",
+        revoked.text
+    );
+}
+
+#[tokio::test]
+async fn another_owners_key_is_invisible_on_every_route_and_id_spelling() {
+    let app = App::new("isolation").await;
+    let alice = app.seed("alice", &["*"]).await;
+    let bob = app.seed("bob", &["*"]).await;
+    let id = alice.id.as_str();
+    let spellings = [
+        id.to_owned(),
+        id.to_uppercase(),
+        format!("{id}/"),
+        format!(" {id}"),
+        id.replace("key_", "key%5F"),
+    ];
+    for spelling in &spellings {
+        for event in [
+            Event::get(spelling),
+            Event::revoke(spelling),
+            Event::rotate(spelling, None),
+        ] {
+            let resp = app.call(&event.by(&bob)).await;
+            resp.assert_error(404, "not_found");
+            assert!(!resp.text.contains("alice"), "{spelling}: {}", resp.text);
+        }
+    }
+    let listed = app.call(&Event::list(&[]).by(&bob)).await;
+    assert!(
+        listed
+            .body
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|k| k["owner_id"] == "bob")
+    );
+    app.call(&Event::list(&[("owner_id", "alice")]).by(&bob))
+        .await
+        .assert_error(403, "forbidden");
+    let stored = app
+        .state
+        .store
+        .get_by_id(&alice.id)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(
+        (stored.revoked_at, stored.rotated_to),
+        (None, None),
+        "bob changed nothing"
+    );
+}

@@ -40,7 +40,7 @@ impl State {
     /// From the environment: config first (a clear error if it is wrong), then the client.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let client = client::from_env(ClientSettings::default()).await;
+        let client = client::for_lambda(ClientSettings::default()).await;
         Ok(Self::new(KeyStore::new(client, &config.table_name), config))
     }
 }

@@ -64,6 +64,33 @@ pub async fn from_env(settings: ClientSettings) -> Client {
     Client::new(&shared)
 }
 
+/// A client for a Lambda function. Lambda puts the region and the execution role's
+/// credentials in the environment, so the client is built from exactly those (plus
+/// `AWS_ENDPOINT_URL_DYNAMODB` when set), without `aws_config`'s full default chain: loading
+/// that chain (profile files, SSO, IMDS and web-identity providers) took ~7 ms of every cold
+/// start (BENCHMARKS.md). Anywhere those variables are missing, the full chain is used.
+pub async fn for_lambda(settings: ClientSettings) -> Client {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+    let env_credentials =
+        var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some();
+    let Some(region) = region.filter(|_| env_credentials) else {
+        return from_env(settings).await;
+    };
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .timeout_config(settings.timeouts())
+        .retry_config(settings.retries());
+    if let Some(endpoint) = var("AWS_ENDPOINT_URL_DYNAMODB") {
+        config = config.endpoint_url(endpoint);
+    }
+    Client::from_conf(config.build())
+}
+
 /// A client for a DynamoDB Local at `endpoint`, with fixed dummy credentials: no credential
 /// chain or region lookup, so nothing on the machine can leak into tests.
 pub fn local(endpoint: &str, settings: ClientSettings) -> Client {

@@ -474,6 +474,15 @@ impl FakeRuntime {
         }
         if path.ends_with("/response") {
             self.responses.fetch_add(1, Ordering::SeqCst);
+        } else if path.ends_with("/error") && std::env::var_os("PODKEYS_BENCH_VERBOSE").is_some() {
+            use http_body_util::BodyExt;
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            eprintln!("function error: {}", String::from_utf8_lossy(&body));
         }
         Ok(Response::builder()
             .status(202)
@@ -533,8 +542,16 @@ async fn spawn_function(
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
         .env("AWS_REGION", "us-east-1")
         .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(if std::env::var_os("PODKEYS_BENCH_VERBOSE").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .stderr(if std::env::var_os("PODKEYS_BENCH_VERBOSE").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .kill_on_drop(true);
     for (k, v) in env {
         cmd.env(k, v);
@@ -559,9 +576,10 @@ fn authorizer_env(endpoint: &str, table: &str) -> Vec<(&'static str, String)> {
     vec![
         ("TABLE_NAME", table.to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_owned()),
-        // Lambda passes the execution role's credentials as environment variables.
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        // Lambda passes the execution role's credentials as environment variables. DynamoDB
+        // Local keeps one database per access key: use the one the bench created tables with.
+        ("AWS_ACCESS_KEY_ID", "local".into()),
+        ("AWS_SECRET_ACCESS_KEY", "local".into()),
         ("AWS_SESSION_TOKEN", "bench".into()),
     ]
 }

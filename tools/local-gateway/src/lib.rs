@@ -549,15 +549,11 @@ impl Incoming_<'_> {
         })
     }
 
-    fn authorizer_event(&self, matched: &Matched<'_>) -> Value {
+    /// The fields API Gateway puts in both the authorizer's event and the proxy event.
+    fn common_event(&self, matched: &Matched<'_>) -> Map<String, Value> {
         let (headers, multi_headers) = self.header_maps();
         let (query, multi_query) = self.query_maps();
-        json!({
-            "type": "REQUEST",
-            "methodArn": format!(
-                "arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{}{}",
-                self.method, self.path
-            ),
+        let fields = json!({
             "resource": matched.resource.path,
             "path": self.path,
             "httpMethod": self.method,
@@ -566,39 +562,46 @@ impl Incoming_<'_> {
             "queryStringParameters": query,
             "multiValueQueryStringParameters": multi_query,
             "pathParameters": Self::path_parameters(matched),
-            "stageVariables": {},
             "requestContext": self.request_context(matched),
-        })
+        });
+        match fields {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+
+    fn authorizer_event(&self, matched: &Matched<'_>) -> Value {
+        let mut event = self.common_event(matched);
+        event.insert("type".into(), json!("REQUEST"));
+        event.insert(
+            "methodArn".into(),
+            json!(format!(
+                "arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{}{}",
+                self.method, self.path
+            )),
+        );
+        event.insert("stageVariables".into(), json!({}));
+        Value::Object(event)
     }
 
     fn proxy_event(&self, matched: &Matched<'_>, context: &Map<String, Value>) -> Value {
-        let (headers, multi_headers) = self.header_maps();
-        let (query, multi_query) = self.query_maps();
-        let mut request_context = self.request_context(matched);
+        let mut event = self.common_event(matched);
         let authorizer: Map<String, Value> = context
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(context_string(v))))
             .collect();
-        request_context["authorizer"] = Value::Object(authorizer);
+        if let Some(Value::Object(ctx)) = event.get_mut("requestContext") {
+            ctx.insert("authorizer".into(), Value::Object(authorizer));
+        }
         let (body, base64) = match std::str::from_utf8(self.body) {
             Ok("") => (Value::Null, false),
             Ok(text) => (Value::String(text.to_owned()), false),
             Err(_) => (Value::String(STANDARD.encode(self.body)), true),
         };
-        json!({
-            "resource": matched.resource.path,
-            "path": self.path,
-            "httpMethod": self.method,
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": multi_query,
-            "pathParameters": Self::path_parameters(matched),
-            "stageVariables": null,
-            "requestContext": request_context,
-            "body": body,
-            "isBase64Encoded": base64,
-        })
+        event.insert("stageVariables".into(), Value::Null);
+        event.insert("body".into(), body);
+        event.insert("isBase64Encoded".into(), json!(base64));
+        Value::Object(event)
     }
 }
 

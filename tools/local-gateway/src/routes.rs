@@ -119,9 +119,8 @@ fn score(pattern: &str, path: &str) -> Option<(Vec<Segment>, Params)> {
         }
         let segment = *path.get(i)?;
         if let Some(name) = p.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-            if segment.is_empty() {
-                return None;
-            }
+            // An empty segment (`/api-keys//x`) still binds the variable: the key-management
+            // subtree never falls through to the podcast backend.
             spec.push(Segment::Variable);
             params.push((name.to_owned(), segment.to_owned()));
         } else if *p == segment {
@@ -282,6 +281,11 @@ mod tests {
             );
         }
         assert_eq!(target("GET", "/"), None, "nothing serves the root");
+        assert_eq!(
+            target("GET", "/api/v1/auth/api-keys//x").map(|t| t.1),
+            Some(lambda("ListKeysFunction")),
+            "an empty segment stays in the key subtree"
+        );
     }
 
     #[test]
