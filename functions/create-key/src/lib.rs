@@ -4,7 +4,7 @@
 
 use apikey::{Description, KeyName, OwnerId, Scope, ScopeSet, Timestamp};
 use gateway::routes::{self, Function};
-use gateway::{ApiError, Caller, KeyObject, State};
+use gateway::{ApiError, Caller, State};
 use keystore::{KeyRecord, NewKey, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -97,22 +97,13 @@ impl CreateBody {
     }
 }
 
-/// The 201 body: the key object plus `key`, the plaintext, in this response and nowhere else,
-/// ever. After a rotation `rotated_from` is the old key's whole object (its `id` is the id a
-/// plain key object would show there), so the member appears once.
 fn created_body(
     record: &KeyRecord,
     key: &str,
     rotated_from: Option<&KeyRecord>,
     now: Timestamp,
 ) -> Result<serde_json::Value, ApiError> {
-    let object = |r| serde_json::to_value(KeyObject::new(r, now));
-    let mut body = object(record).map_err(|e| ApiError::Internal(e.into()))?;
-    body["key"] = serde_json::Value::from(key);
-    if let Some(old) = rotated_from {
-        body["rotated_from"] = object(old).map_err(|e| ApiError::Internal(e.into()))?;
-    }
-    Ok(body)
+    gateway::created_body(record, key, rotated_from, now).map_err(|e| ApiError::Internal(e.into()))
 }
 
 async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<Body>, ApiError> {
@@ -177,7 +168,7 @@ async fn rotate(
         .store
         .get_by_id(&id)
         .await?
-        .filter(|r| caller.is_admin() || r.owner_id == caller.owner_id)
+        .filter(|r| caller.access().permits(r))
         .ok_or_else(ApiError::not_found_key)?;
     if !caller.scopes.may_grant(old.scopes) {
         return Err(ApiError::Forbidden(
@@ -191,10 +182,9 @@ async fn rotate(
         return Err(StoreError::NotActive.into());
     }
     let new = old.successor(now);
-    let (key, mut record) = KeyRecord::issue(&state.config.key_prefix, new, now)
+    let (key, record) = KeyRecord::issue(&state.config.key_prefix, new, now)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let ended = state.store.rotate(&old, &record, grace, now).await?;
-    record.rotated_from = Some(old.id.clone());
-    let body = created_body(&record, key.expose_secret(), Some(&ended), now)?;
-    Ok(created(&record, &body))
+    let rotation = state.store.rotate(&old, &record, grace, now).await?;
+    let body = created_body(&rotation.new, key.expose_secret(), Some(&rotation.old), now)?;
+    Ok(created(&rotation.new, &body))
 }

@@ -102,7 +102,7 @@ fn next_link(req: &Request, params: &ListParams, cursor: &str) -> String {
 async fn visible_key(state: &State, req: &Request, caller: &Caller) -> Result<KeyRecord, ApiError> {
     let id = gateway::path_id(req)?;
     match state.store.get_by_id(&id).await? {
-        Some(record) if caller.is_admin() || record.owner_id == caller.owner_id => Ok(record),
+        Some(record) if caller.access().permits(&record) => Ok(record),
         _ => Err(ApiError::not_found_key()),
     }
 }

@@ -21,7 +21,7 @@ pub use caller::Caller;
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
 pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
-pub use response::{KeyObject, json};
+pub use response::{KeyObject, created_body, json};
 
 /// What a function keeps between invocations: its configuration and one store (one client,
 /// one connection pool).

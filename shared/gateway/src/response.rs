@@ -65,3 +65,20 @@ impl<'a> KeyObject<'a> {
         }
     }
 }
+
+/// The body of a 201 that issues a key: the key object plus `key`, the plaintext, in this
+/// response and nowhere else, ever. After a rotation `rotated_from` is the old key's whole
+/// object (its `id` is the id a plain key object would show there), so the member appears once.
+pub fn created_body(
+    record: &KeyRecord,
+    key: &str,
+    rotated_from: Option<&KeyRecord>,
+    now: Timestamp,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let mut body = serde_json::to_value(KeyObject::new(record, now))?;
+    body["key"] = serde_json::Value::from(key);
+    if let Some(old) = rotated_from {
+        body["rotated_from"] = serde_json::to_value(KeyObject::new(old, now))?;
+    }
+    Ok(body)
+}

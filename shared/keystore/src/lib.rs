@@ -16,4 +16,4 @@ pub use cursor::Listing;
 pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
-pub use store::{Access, KeyStore, MAX_PAGE, Page};
+pub use store::{Access, KeyStore, MAX_PAGE, Page, Rotation};

@@ -21,12 +21,20 @@ pub enum Access {
 }
 
 impl Access {
-    fn permits(&self, record: &KeyRecord) -> bool {
+    /// The isolation rule: owners act on their own keys, admins on anyone's.
+    pub fn permits(&self, record: &KeyRecord) -> bool {
         match self {
             Self::Admin => true,
             Self::Owner(owner) => *owner == record.owner_id,
         }
     }
+}
+
+/// A rotation as stored: the new key (`rotated_from` set) and the old one, ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub new: KeyRecord,
+    pub old: KeyRecord,
 }
 
 /// One page of a listing, newest first.
@@ -278,15 +286,15 @@ impl KeyStore {
     /// Rotates `old` into `new` in one transaction: writes the new key (and its id item) and
     /// ends the old one `grace_secs` from `now` (never later than it already ended; 0 revokes
     /// it now), marking both with each other's id. Conditional on `old` still being active and
-    /// never rotated, so of concurrent rotations exactly one wins. Returns the old key as it
-    /// now stands.
+    /// never rotated, so of concurrent rotations exactly one wins. Returns both keys as they
+    /// now stand.
     pub async fn rotate(
         &self,
         old: &KeyRecord,
         new: &KeyRecord,
         grace_secs: i64,
         now: Timestamp,
-    ) -> Result<KeyRecord, StoreError> {
+    ) -> Result<Rotation, StoreError> {
         let mut ended = old.clone();
         ended.rotated_to = Some(new.id.clone());
         if grace_secs == 0 {
@@ -345,7 +353,7 @@ impl KeyStore {
             .await
             .map_err(transaction_error);
         match written {
-            Ok(_) => Ok(ended),
+            Ok(_) => Ok(Rotation { new, old: ended }),
             // Someone else changed the old key first: say what it is now.
             Err(StoreError::Conflict | StoreError::Throttled(_)) => {
                 match self.get_by_hash(&old.hash).await? {

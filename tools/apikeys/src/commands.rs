@@ -5,7 +5,7 @@ use apikey::{
 };
 use gateway::KeyObject;
 use keystore::client::{self, ClientSettings};
-use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, StoreError, TableCreation};
+use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
 use crate::{Cli, Command, CreateArgs, ListArgs, TableCommand};
@@ -117,9 +117,8 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         .await
         .map_err(|e| explain(store.table(), e))?;
     if json {
-        let mut body =
-            serde_json::to_value(KeyObject::new(&record, now)).map_err(|e| e.to_string())?;
-        body["key"] = json!(key.expose_secret());
+        let body = gateway::created_body(&record, key.expose_secret(), None, now)
+            .map_err(|e| e.to_string())?;
         println!("{body}");
     } else {
         eprintln!(
@@ -287,8 +286,11 @@ async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json
         .map_err(|e| explain(store.table(), e))?
         .ok_or_else(|| format!("no key with id {id}"))?;
     let new = old.successor(now);
-    let (key, mut record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
-    let ended = store
+    let (key, record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
+    let Rotation {
+        new: record,
+        old: ended,
+    } = store
         .rotate(&old, &record, grace, now)
         .await
         .map_err(|e| match e {
@@ -298,12 +300,9 @@ async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json
             StoreError::AlreadyRotated => format!("{id} was already rotated; rotate its successor"),
             e => explain(store.table(), e),
         })?;
-    record.rotated_from = Some(old.id.clone());
     if json {
-        let object = |r| serde_json::to_value(KeyObject::new(r, now)).map_err(|e| e.to_string());
-        let mut body = object(&record)?;
-        body["key"] = json!(key.expose_secret());
-        body["rotated_from"] = object(&ended)?;
+        let body = gateway::created_body(&record, key.expose_secret(), Some(&ended), now)
+            .map_err(|e| e.to_string())?;
         println!("{body}");
     } else {
         let until = ended
