@@ -1,6 +1,7 @@
 use lambda_http::{Error, run, service_fn};
 
-#[tokio::main]
+// One event at a time: worker threads would only add start-up work (BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = gateway::init().await?;
     run(service_fn(|req| async {
