@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# make build: release arm64 bootstraps for the four functions (provided.al2023), via
+# make build: release arm64 bootstraps for the five functions (provided.al2023), via
 # cargo-lambda (PyPI, in .venv; it brings zig for the cross-link). Prints each size against
 # the SPEC §7 limit and fails if one is over.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-FUNCTIONS=(authorizer create-key list-keys revoke-key)
+FUNCTIONS=(authorizer create-key list-keys revoke-key site)
 LIMIT=$((8 * 1024 * 1024))
 
 rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
   || rustup target add aarch64-unknown-linux-gnu
 scripts/cargo-lambda.sh install
+scripts/web.sh
 
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--package "$f"); done

@@ -26,6 +26,7 @@ for port in "$PODKEYS_PORT" "$DYNAMODB_PORT"; do
   fi
 done
 
+scripts/web.sh
 say "==> building the local gateway and the apikeys CLI"
 cargo build --quiet -p local-gateway -p apikeys
 say "==> DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT"
@@ -51,6 +52,11 @@ Try it:
   curl -s $API/api/v1/podcasts/42 -H "Api-Key: $KEY"
   curl -s -X DELETE $API/api/v1/auth/api-keys/<id> -H "X-API-Key: $KEY"
   curl -s $API/api/v1/auth/me                 # 401: no key
+
+In a browser (no key needed to load them):
+  $API/console            the key-management console: sign in by pasting the admin key
+  $API/api/docs           the API reference
+  $API/api/openapi.json   the OpenAPI document
 
 The admin key lives only in this in-memory table: it is gone when you stop (Ctrl-C).
 EOT

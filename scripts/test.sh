@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything `make test` checks: formatting, clippy, then every test (unit, property,
-# DynamoDB Local, end-to-end) against a DynamoDB Local started here and stopped on exit.
+# Everything `make test` checks: formatting, clippy, the infra linters, then every test (unit,
+# property, DynamoDB Local, end-to-end, browser) against a DynamoDB Local started here and
+# stopped on exit, then the API contract (OpenAPI validity and Schemathesis).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -8,6 +9,10 @@ step() { printf '==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "front-end files from npm (web/), Chromium for the browser tests"
+scripts/web.sh
+scripts/chromium.sh
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
@@ -25,3 +30,6 @@ step "cargo test (DynamoDB Local on port $DDB_PORT)"
 cargo test --quiet --workspace --all-targets
 # Doc tests are not part of --all-targets.
 cargo test --quiet --workspace --doc
+
+step "API contract: openapi-spec-validator, Schemathesis against the local gateway"
+scripts/contract.sh

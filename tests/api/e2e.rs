@@ -25,6 +25,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Value,
     pub(crate) text: String,
+    /// The status line and headers, as received (raw requests only).
+    pub(crate) head: String,
 }
 
 impl Reply {
@@ -67,6 +69,11 @@ pub(crate) async fn stack(label: &str) -> Stack {
 }
 
 impl Stack {
+    /// `http://127.0.0.1:port`, where the local gateway serves.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     /// Sends raw bytes as one HTTP/1.1 request (anything a hostile client could put on the
     /// wire) and reads the whole answer.
     pub(crate) async fn raw(&self, head: &str, body: &[u8]) -> Reply {
@@ -84,15 +91,16 @@ impl Stack {
         stream.read_to_end(&mut answer).await.expect("read");
         let text = String::from_utf8_lossy(&answer).into_owned();
         let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body_text = text
+        let (head, body_text) = text
             .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
+            .map(|(h, b)| (h.to_owned(), b.to_owned()))
             .unwrap_or_default();
         let body = serde_json::from_str(&body_text).unwrap_or(Value::Null);
         Reply {
             status,
             body,
             text: body_text,
+            head,
         }
     }
 
@@ -130,7 +138,12 @@ impl Stack {
             Some("application/json"),
             "{method} {path}: {text}"
         );
-        Reply { status, body, text }
+        Reply {
+            status,
+            body,
+            text,
+            head: String::new(),
+        }
     }
 
     async fn get(&self, path: &str, key: &str) -> Reply {

@@ -1,4 +1,5 @@
-//! `infra/template.yaml` agrees with the code: routes, functions, gateway responses.
+//! `infra/template.yaml` and `infra/openapi.yaml` agree with the code: routes, functions,
+//! gateway responses, public pages.
 
 use std::collections::BTreeSet;
 
@@ -12,9 +13,31 @@ fn template() -> Value {
     serde_yaml::from_str(&text).expect("the template is plain YAML (long-form intrinsics)")
 }
 
-fn api(t: &Value) -> &Value {
-    &t["Resources"]["PodkeysApi"]["Properties"]["DefinitionBody"]
+fn openapi() -> Value {
+    let path = format!("{}/../infra/openapi.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).expect("the document is plain YAML (long-form intrinsics)")
 }
+
+/// The API's definition, after the template's `AWS::Include` of infra/openapi.yaml.
+fn api(t: &Value) -> Value {
+    let body = &t["Resources"]["PodkeysApi"]["Properties"]["DefinitionBody"];
+    assert_eq!(body["Fn::Transform"]["Name"], "AWS::Include");
+    assert_eq!(
+        body["Fn::Transform"]["Parameters"]["Location"], "openapi.yaml",
+        "relative to the template"
+    );
+    openapi()
+}
+
+/// The public pages: served by the site function, with no authorizer.
+const PUBLIC: [&str; 5] = [
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/docs/{file}",
+    "/console",
+    "/console/{file}",
+];
 
 fn logical_id(function: Function) -> &'static str {
     match function {
@@ -37,7 +60,8 @@ fn integrated_function(operation: &Value) -> String {
 #[test]
 fn every_key_route_is_in_the_template_behind_the_authorizer_on_its_function() {
     let t = template();
-    let paths = &api(&t)["paths"];
+    let api = api(&t);
+    let paths = &api["paths"];
     for route in ROUTES {
         let op = &paths[route.resource][route.method.to_lowercase()];
         assert!(
@@ -66,11 +90,12 @@ fn every_key_route_is_in_the_template_behind_the_authorizer_on_its_function() {
 #[test]
 fn the_template_has_no_route_the_code_does_not_serve() {
     let t = template();
-    let paths = api(&t)["paths"].as_mapping().expect("paths");
+    let api = api(&t);
+    let paths = api["paths"].as_mapping().expect("paths");
     let known: BTreeSet<&str> = ROUTES.iter().map(|r| r.resource).collect();
     for (path, item) in paths {
         let path = path.as_str().expect("path");
-        if path == "/{proxy+}" || path == routes::KEYS_SUBTREE {
+        if path == "/{proxy+}" || path == routes::KEYS_SUBTREE || PUBLIC.contains(&path) {
             continue;
         }
         assert!(
@@ -94,9 +119,7 @@ fn the_template_has_no_route_the_code_does_not_serve() {
         }
     }
     assert_eq!(
-        integrated_function(
-            &paths[&Value::from(routes::KEYS_SUBTREE)]["x-amazon-apigateway-any-method"]
-        ),
+        integrated_function(&paths[routes::KEYS_SUBTREE]["x-amazon-apigateway-any-method"]),
         "ListKeysFunction",
         "unknown key-management paths stay with podkeys"
     );
@@ -114,6 +137,7 @@ fn each_function_builds_the_binary_of_its_crate_for_arm64_al2023() {
         ("CreateKeyFunction", "create-key"),
         ("ListKeysFunction", "list-keys"),
         ("RevokeKeyFunction", "revoke-key"),
+        ("SiteFunction", "site"),
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Type"], "AWS::Serverless::Function", "{logical}");
@@ -140,7 +164,8 @@ fn each_function_builds_the_binary_of_its_crate_for_arm64_al2023() {
 #[test]
 fn each_gateway_response_body_matches_the_shared_source() {
     let t = template();
-    let responses = api(&t)["x-amazon-apigateway-gateway-responses"]
+    let api = api(&t);
+    let responses = api["x-amazon-apigateway-gateway-responses"]
         .as_mapping()
         .expect("gateway responses");
     assert_eq!(
@@ -174,7 +199,8 @@ fn each_gateway_response_body_matches_the_shared_source() {
 #[test]
 fn the_podcast_backend_gets_identity_headers_and_never_the_callers_key() {
     let t = template();
-    let proxy = &api(&t)["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"];
+    let api = api(&t);
+    let proxy = &api["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"];
     assert_eq!(
         proxy["security"][0]["PodkeysAuthorizer"],
         Value::Sequence(vec![])
@@ -205,7 +231,8 @@ fn the_authorizer_checks_every_request_by_default() {
         t["Parameters"]["AuthorizerCacheTtl"]["Default"].as_u64(),
         Some(0)
     );
-    let authorizer = &api(&t)["components"]["securitySchemes"]["PodkeysAuthorizer"]["x-amazon-apigateway-authorizer"];
+    let api = api(&t);
+    let authorizer = &api["components"]["securitySchemes"]["PodkeysAuthorizer"]["x-amazon-apigateway-authorizer"];
     assert_eq!(authorizer["type"], "request");
     assert_eq!(
         authorizer["authorizerResultTtlInSeconds"]["Ref"],
@@ -247,4 +274,29 @@ fn the_table_matches_the_keystore_schema() {
         indexes,
         BTreeSet::from([keystore::schema::BY_OWNER, keystore::schema::BY_CREATED])
     );
+}
+
+#[test]
+fn the_public_pages_skip_the_authorizer_and_only_they_do() {
+    let api = api(&template());
+    let paths = api["paths"].as_mapping().expect("paths");
+    for (path, item) in paths {
+        let path = path.as_str().expect("path");
+        for (method, op) in item.as_mapping().expect("operations") {
+            let public = op["security"] == Value::Sequence(vec![]);
+            assert_eq!(public, PUBLIC.contains(&path), "{method:?} {path}");
+            if public {
+                assert_eq!(integrated_function(op), "SiteFunction", "{method:?} {path}");
+            } else {
+                assert_eq!(
+                    op["security"][0]["PodkeysAuthorizer"],
+                    Value::Sequence(vec![]),
+                    "{method:?} {path}"
+                );
+            }
+        }
+    }
+    // The site function has no business with the table.
+    let site = &template()["Resources"]["SiteFunction"]["Properties"];
+    assert!(site["Policies"].is_null(), "no table permissions");
 }

@@ -2,6 +2,7 @@
 
 mod authorizer;
 mod bad_requests;
+mod browser;
 mod create;
 mod e2e;
 mod faults;
@@ -12,3 +13,4 @@ mod list;
 mod reliability;
 mod revoke;
 mod rotate;
+mod site;

@@ -116,7 +116,9 @@ fn aws_endpoint_client(region: &str) -> Option<SharedHttpClient> {
     let tls = TlsContext::builder().with_trust_store(trust).build().ok()?;
     Some(
         aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
             .tls_context(tls)
             .build_https(),
     )
@@ -166,7 +168,11 @@ mod tests {
             assert_eq!(der.first(), Some(&0x30), "a DER SEQUENCE");
             assert!(der.len() > 400, "a whole certificate");
         }
-        for name in ["Amazon Root CA 1", "Amazon Root CA 4", "Starfield Services Root"] {
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 4",
+            "Starfield Services Root",
+        ] {
             assert!(AWS_ROOTS_PEM.contains(name), "{name}");
         }
     }

@@ -1,5 +1,5 @@
 //! API Gateway (REST) on your machine, as faithful as we can make it: the routes of
-//! `infra/template.yaml`, the REQUEST authorizer event as API Gateway builds it, policy
+//! `infra/openapi.yaml` (public ones without the authorizer), the REQUEST authorizer event as API Gateway builds it, policy
 //! evaluation (explicit Deny wins), the template's gateway responses, REST proxy events with
 //! the authorizer's context, and the podcast backend behind an HTTP proxy that adds the
 //! `X-Podkeys-*` headers and blanks the caller's key.
@@ -64,7 +64,7 @@ impl LocalGateway {
     /// `backend` is the podcast backend's base URL (`http://…`, no trailing slash).
     pub fn new(functions: Functions, backend: &str) -> Result<Self, String> {
         Ok(Self {
-            resources: routes::from_template(routes::TEMPLATE)?,
+            resources: routes::from_openapi(routes::OPENAPI)?,
             functions,
             backend: backend.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -191,6 +191,10 @@ impl LocalGateway {
                     "CreateKeyFunction" => create_key::handler(state, req).await,
                     "ListKeysFunction" => list_keys::handler(state, req).await,
                     "RevokeKeyFunction" => revoke_key::handler(state, req).await,
+                    "SiteFunction" => match site::handler(req).await {
+                        Ok(r) => r,
+                        Err(never) => match never {},
+                    },
                     other => {
                         tracing::error!(request_id, function = other, "unknown function");
                         return gateway_response("DEFAULT_5XX", request_id, &Map::new());
@@ -391,6 +395,7 @@ fn binary_of(logical_id: &str) -> &str {
         "CreateKeyFunction" => "create-key",
         "ListKeysFunction" => "list-keys",
         "RevokeKeyFunction" => "revoke-key",
+        "SiteFunction" => "site",
         other => other,
     }
 }
@@ -489,6 +494,9 @@ impl Incoming_<'_> {
         let mut single = Map::new();
         let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (name, value) in self.headers {
+            if name == "x-forwarded-proto" {
+                continue;
+            }
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             single.insert(name.as_str().to_owned(), Value::String(value.clone()));
             multi
@@ -496,6 +504,9 @@ impl Incoming_<'_> {
                 .or_default()
                 .push(Value::String(value));
         }
+        // API Gateway sets it from the connection, whatever the client sent.
+        single.insert("X-Forwarded-Proto".into(), json!("http"));
+        multi.insert("X-Forwarded-Proto".into(), vec![json!("http")]);
         (Value::Object(single), json!(multi))
     }
 

@@ -1,4 +1,5 @@
-//! The routes of `infra/template.yaml`, read from the template itself, and API Gateway's way
+//! The routes of `infra/openapi.yaml` (the document the template builds the API from), read
+//! from the document itself, and API Gateway's way
 //! of matching a request to one: per path segment, a literal beats `{var}`, which beats a
 //! greedy `{var+}`; then the method, else the resource's ANY method.
 
@@ -23,7 +24,7 @@ pub struct Operation {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
-    /// As in the template, e.g. `/api/v1/auth/api-keys/{id}`.
+    /// As in the document, e.g. `/api/v1/auth/api-keys/{id}`.
     pub path: String,
     pub operations: Vec<Operation>,
 }
@@ -36,26 +37,24 @@ pub struct Matched<'a> {
     pub path_parameters: Params,
 }
 
-pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+pub const OPENAPI: &str = include_str!("../../../infra/openapi.yaml");
 
-/// Every resource of the template's API, as API Gateway would import it.
-pub fn from_template(template: &str) -> Result<Vec<Resource>, String> {
-    let t: Value = serde_yaml::from_str(template).map_err(|e| format!("template: {e}"))?;
-    let paths = t["Resources"]["PodkeysApi"]["Properties"]["DefinitionBody"]["paths"]
-        .as_mapping()
-        .ok_or("template: no DefinitionBody paths")?;
+/// Every resource of the API, as API Gateway would import it from the document.
+pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
+    let t: Value = serde_yaml::from_str(document).map_err(|e| format!("openapi: {e}"))?;
+    let paths = t["paths"].as_mapping().ok_or("openapi: no paths")?;
     let mut resources = Vec::new();
     for (path, item) in paths {
-        let path = path.as_str().ok_or("template: a path is not a string")?;
+        let path = path.as_str().ok_or("openapi: a path is not a string")?;
         let mut operations = Vec::new();
         for (method, op) in item
             .as_mapping()
-            .ok_or("template: a path has no operations")?
+            .ok_or("openapi: a path has no operations")?
         {
             let method = match method.as_str() {
                 Some("x-amazon-apigateway-any-method") => "ANY".to_owned(),
                 Some(m) => m.to_uppercase(),
-                None => return Err("template: a method is not a string".into()),
+                None => return Err("openapi: a method is not a string".into()),
             };
             let integration = &op["x-amazon-apigateway-integration"];
             let integration = match integration["type"].as_str() {
@@ -65,13 +64,11 @@ pub fn from_template(template: &str) -> Result<Vec<Resource>, String> {
                         .split("functions/${")
                         .nth(1)
                         .and_then(|rest| rest.split(".Arn}").next())
-                        .ok_or_else(|| {
-                            format!("template: {method} {path}: no function in {uri}")
-                        })?;
+                        .ok_or_else(|| format!("openapi: {method} {path}: no function in {uri}"))?;
                     Integration::Lambda(function.to_owned())
                 }
                 Some("http_proxy") => Integration::HttpProxy,
-                other => return Err(format!("template: {method} {path}: integration {other:?}")),
+                other => return Err(format!("openapi: {method} {path}: integration {other:?}")),
             };
             let authorized = op["security"]
                 .as_sequence()
@@ -190,7 +187,7 @@ mod tests {
     use super::*;
 
     fn resources() -> Vec<Resource> {
-        from_template(TEMPLATE).expect("the template parses")
+        from_openapi(OPENAPI).expect("the document parses")
     }
 
     fn target(method: &str, path: &str) -> Option<(String, Integration)> {
@@ -313,9 +310,15 @@ mod tests {
             assert_eq!(m.operation.method, route_.method);
             assert!(m.operation.authorized);
         }
-        assert!(
-            r.iter()
-                .all(|res| res.operations.iter().all(|o| o.authorized))
-        );
+        // Only the site function's pages are public.
+        for res in &r {
+            for o in &res.operations {
+                let site = o.integration == Integration::Lambda("SiteFunction".into());
+                assert_eq!(!o.authorized, site, "{} {}", o.method, res.path);
+            }
+        }
+        let m = route(&r, "GET", "/console/console.js").expect("routed");
+        assert_eq!(m.resource.path, "/console/{file}");
+        assert!(!m.operation.authorized);
     }
 }

@@ -1,0 +1,322 @@
+// The podkeys console: manages keys through the public HTTP API with a pasted key.
+// Rules: the key lives in this closure only (never storage, cookies or URLs); every string
+// from the API reaches the page through textContent or input values, never as HTML.
+"use strict";
+(function () {
+  var BASE = document.querySelector('meta[name="podkeys-base"]').getAttribute("content");
+  var SCOPES = ["*", "keys:read", "keys:write", "podcasts:read", "podcasts:write", "admin"];
+  var state = { key: null, me: null, next: null, pending: null };
+
+  function $(id) { return document.getElementById(id); }
+
+  function show(el, on) { el.hidden = !on; }
+
+  function say(el, text) {
+    el.textContent = text || "";
+    show(el, Boolean(text));
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+  }
+
+  // One API call. Resolves to {status, body, link}; rejects with an Error whose message is the
+  // API's own error message (or what went wrong on the way).
+  function api(method, path, body) {
+    var init = { method: method, headers: { "X-API-Key": state.key }, cache: "no-store",
+                 credentials: "omit", referrerPolicy: "no-referrer" };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(BASE + path, init).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (!resp.ok) {
+          var err = data && data.error ? data.error : null;
+          var e = new Error(err && err.message ? err.message : "HTTP " + resp.status);
+          e.code = err ? err.code : "http_" + resp.status;
+          e.status = resp.status;
+          throw e;
+        }
+        return { status: resp.status, body: data, link: resp.headers.get("Link") };
+      });
+    }, function () {
+      throw new Error("The API could not be reached. Check your connection and try again.");
+    });
+  }
+
+  function nextFromLink(link) {
+    if (!link) return null;
+    var m = /<([^>]+)>\s*;\s*rel="next"/.exec(link);
+    if (!m) return null;
+    var url = new URL(m[1], window.location.href);
+    return url.searchParams.get("cursor");
+  }
+
+  // ---- sign in / out ----
+
+  $("sign-in-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var input = $("sign-in-key");
+    var key = input.value.trim();
+    input.value = "";
+    if (!key) return;
+    state.key = key;
+    say($("message"), "");
+    api("GET", "/api/v1/auth/me").then(function (r) {
+      state.me = r.body;
+      $("who-owner").textContent = r.body.owner_id;
+      show($("who-admin"), r.body.admin);
+      show($("who"), true);
+      show($("sign-in"), false);
+      show($("keys"), true);
+      document.body.classList.toggle("is-admin", r.body.admin);
+      show($("create-owner-field"), r.body.admin);
+      load(false);
+      $("new-key").focus();
+    }, function (e) {
+      state.key = null;
+      say($("message"), "Sign-in failed: " + e.message);
+      input.focus();
+    });
+  });
+
+  function signOut() {
+    state.key = null;
+    state.me = null;
+    state.next = null;
+    state.pending = null;
+    $("key-rows").textContent = "";
+    $("secret-value").value = "";
+    $("who-owner").textContent = "";
+    document.body.classList.remove("is-admin");
+    show($("who"), false);
+    show($("keys"), false);
+    show($("sign-in"), true);
+    say($("message"), "");
+    $("sign-in-key").focus();
+  }
+  $("sign-out").addEventListener("click", signOut);
+
+  // ---- the list ----
+
+  function load(more) {
+    var q = ["limit=50"];
+    var status = $("status-filter").value;
+    if (status) q.push("status=" + encodeURIComponent(status));
+    if (more && state.next) q.push("cursor=" + encodeURIComponent(state.next));
+    return api("GET", "/api/v1/auth/api-keys?" + q.join("&")).then(function (r) {
+      if (!more) $("key-rows").textContent = "";
+      r.body.forEach(addRow);
+      state.next = nextFromLink(r.link);
+      show($("more"), Boolean(state.next));
+      show($("empty"), $("key-rows").children.length === 0);
+    }, function (e) { say($("message"), "Could not list keys: " + e.message); });
+  }
+
+  function cell(tr, text, label, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    td.setAttribute("data-label", label);
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  // Puts a key's row in the table: replaces the row of the same key, or adds one (at the top
+  // for a new key). Keys the status filter hides are taken out. Used after create, rotate and
+  // revoke with the API's own answer, so the table never waits for the eventually consistent
+  // listing to catch up.
+  function upsertRow(k, atTop) {
+    var old = $("key-rows").querySelector('tr[data-key-id="' + CSS.escape(k.id) + '"]');
+    var filter = $("status-filter").value;
+    var tr = filter && k.status !== filter ? null : row(k);
+    if (old && tr) old.replaceWith(tr);
+    else if (old) old.remove();
+    else if (tr && atTop) $("key-rows").prepend(tr);
+    else if (tr) $("key-rows").appendChild(tr);
+    show($("empty"), $("key-rows").children.length === 0);
+  }
+
+  function addRow(k) {
+    $("key-rows").appendChild(row(k));
+  }
+
+  function row(k) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-key-id", k.id);
+    var name = cell(tr, k.name, "Name", "name");
+    if (k.description) name.title = k.description;
+    cell(tr, k.owner_id, "Owner", "owner-col");
+    cell(tr, k.hint, "Key", "hint");
+    cell(tr, k.scopes.join(" "), "Scopes");
+    cell(tr, when(k.created_at), "Created");
+    cell(tr, when(k.last_used_at), "Last used");
+    cell(tr, k.expires_at ? when(k.expires_at) : "never", "Expires");
+    var st = cell(tr, "", "Status");
+    var badge = document.createElement("span");
+    badge.className = "badge " + k.status;
+    badge.textContent = k.status;
+    st.appendChild(badge);
+    var actions = cell(tr, "", "Actions", "actions-cell");
+    if (k.status === "active") {
+      actions.appendChild(button("Rotate", "rotate", function () { confirmRotate(k); }, k));
+      actions.appendChild(button("Revoke", "revoke danger", function () { confirmRevoke(k); }, k));
+    }
+    return tr;
+  }
+
+  function button(text, cls, onClick, k) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    b.textContent = text;
+    b.setAttribute("aria-label", text + " " + k.name);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  $("status-filter").addEventListener("change", function () { load(false); });
+  $("refresh").addEventListener("click", function () { load(false); });
+  $("more").addEventListener("click", function () { load(true); });
+
+  // ---- dialogs ----
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-close]"), function (b) {
+    b.addEventListener("click", function () { b.closest("dialog").close(); });
+  });
+
+  SCOPES.forEach(function (s) {
+    var id = "scope-" + s.replace(/[^a-z]/g, "_");
+    var label = document.createElement("label");
+    label.className = "check";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = s;
+    box.id = id;
+    box.checked = s === "*";
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" " + s));
+    $("create-scopes").appendChild(label);
+  });
+
+  $("new-key").addEventListener("click", function () {
+    $("create-form").reset();
+    Array.prototype.forEach.call($("create-scopes").querySelectorAll("input"), function (b) {
+      b.checked = b.value === "*";
+    });
+    say($("create-error"), "");
+    $("create-dialog").showModal();
+    $("create-name").focus();
+  });
+
+  $("create-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = { name: $("create-name").value };
+    var description = $("create-description").value;
+    if (description) body.description = description;
+    var scopes = Array.prototype.filter.call(
+      $("create-scopes").querySelectorAll("input"), function (b) { return b.checked; }
+    ).map(function (b) { return b.value; });
+    if (scopes.length) body.scopes = scopes;
+    var days = $("create-expiry").value;
+    if (days) body.expires_in_days = Number(days);
+    var owner = $("create-owner").value.trim();
+    if (owner && state.me && state.me.admin) body.owner_id = owner;
+    api("POST", "/api/v1/auth/api-keys", body).then(function (r) {
+      $("create-dialog").close();
+      var key = r.body.key;
+      delete r.body.key; // the row keeps the key object, never the secret
+      upsertRow(r.body, true);
+      showSecret(key);
+    }, function (e) { say($("create-error"), e.message); });
+  });
+
+  function showSecret(key) {
+    $("secret-value").value = key;
+    $("copy-status").textContent = "";
+    $("secret-dialog").showModal();
+    $("secret-value").select();
+    $("copy").focus();
+  }
+
+  $("copy").addEventListener("click", function () {
+    var value = $("secret-value").value;
+    var done = function () { $("copy-status").textContent = "Copied to the clipboard."; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(value).then(done, function () {
+        $("secret-value").select();
+        $("copy-status").textContent = "Press Ctrl+C (⌘C) to copy the selected key.";
+      });
+    } else {
+      $("secret-value").select();
+      $("copy-status").textContent = "Press Ctrl+C (⌘C) to copy the selected key.";
+    }
+  });
+
+  function forgetSecret() {
+    $("secret-value").value = "";
+    $("copy-status").textContent = "";
+  }
+  $("secret-done").addEventListener("click", function () { $("secret-dialog").close(); });
+  $("secret-dialog").addEventListener("close", forgetSecret);
+
+  function confirm(title, text, okLabel, withGrace, action) {
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    show($("grace-field"), withGrace);
+    say($("confirm-error"), "");
+    state.pending = action;
+    $("confirm-dialog").showModal();
+    (withGrace ? $("grace") : $("confirm-ok")).focus();
+  }
+
+  function confirmRevoke(k) {
+    confirm("Revoke “" + k.name + "”?",
+      "Every request with this key (" + k.hint + ") will be refused with 403 from the very " +
+      "next request on. This cannot be undone.",
+      "Revoke key", false,
+      function () {
+        return api("DELETE", "/api/v1/auth/api-keys/" + encodeURIComponent(k.id))
+          .then(function (r) { upsertRow(r.body, false); });
+      });
+  }
+
+  function confirmRotate(k) {
+    confirm("Rotate “" + k.name + "”?",
+      "A new key with the same name, scopes and lifetime replaces this one (" + k.hint +
+      "). You will see the new key once. The old key stops working after the time you " +
+      "choose below.",
+      "Rotate key", true,
+      function () {
+        var grace = Number($("grace").value);
+        return api("POST", "/api/v1/auth/api-keys/" + encodeURIComponent(k.id) + "/rotate",
+                   { grace_period_seconds: grace }).then(function (r) {
+          var key = r.body.key;
+          delete r.body.key;
+          upsertRow(r.body.rotated_from, false);
+          upsertRow(r.body, true);
+          return function () { showSecret(key); };
+        });
+      });
+  }
+
+  $("confirm-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var action = state.pending;
+    if (!action) return;
+    action().then(function (after) {
+      state.pending = null;
+      $("confirm-dialog").close();
+      if (typeof after === "function") after();
+    }, function (e) { say($("confirm-error"), e.message); });
+  });
+  $("confirm-dialog").addEventListener("close", function () { state.pending = null; });
+
+  $("sign-in-key").focus();
+})();

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The API contract, checked against the running local stack (part of `make test`):
+#   1. the OpenAPI document (infra/openapi.yaml, and the public form served at
+#      /api/openapi.json) is valid OpenAPI 3 (openapi-spec-validator);
+#   2. Schemathesis generates requests for every operation from the served document, with a
+#      real admin key, and runs all its checks on the answers.
+# Needs PODKEYS_TEST_DYNAMODB (a DynamoDB Local endpoint; scripts/test.sh starts one).
+#   CONTRACT_EXAMPLES   examples per operation and phase (default 40)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${PODKEYS_TEST_DYNAMODB:?set PODKEYS_TEST_DYNAMODB to a DynamoDB Local endpoint}"
+EXAMPLES="${CONTRACT_EXAMPLES:-40}"
+OUT=target/contract
+mkdir -p "$OUT"
+
+scripts/venv.sh
+cargo build --quiet -p local-gateway -p apikeys
+
+export TABLE_NAME="contract-$$-$RANDOM" KEY_PREFIX=pod RUST_LOG=error
+export AWS_ENDPOINT_URL_DYNAMODB="$PODKEYS_TEST_DYNAMODB"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+target/debug/apikeys table create >/dev/null
+KEY="$(target/debug/apikeys create --owner admin --name contract --scopes '*' --admin)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+target/debug/local-gateway --port "$PORT" 2>"$OUT/gateway.log" &
+GW=$!
+trap 'kill "$GW" 2>/dev/null || true' EXIT
+API="http://127.0.0.1:$PORT"
+for _ in $(seq 100); do
+  curl -fsS -o "$OUT/openapi.json" "$API/api/openapi.json" 2>/dev/null && break
+  sleep 0.1
+done
+[[ -s "$OUT/openapi.json" ]] || { echo "contract: the local gateway did not start:" >&2; cat "$OUT/gateway.log" >&2; exit 1; }
+
+.venv/bin/openapi-spec-validator infra/openapi.yaml "$OUT/openapi.json" >"$OUT/validator.log" 2>&1 \
+  || { echo "contract: the OpenAPI document is not valid:" >&2; cat "$OUT/validator.log" >&2; exit 1; }
+
+# All checks, every phase, bounded by examples per operation. The seed is fixed so that a
+# failure reproduces; CONTRACT_SEED picks another.
+if ! .venv/bin/schemathesis --config-file tests/contract/schemathesis.toml \
+    run "$API/api/openapi.json" \
+    --header "X-API-Key: $KEY" \
+    --checks all \
+    --phases examples,coverage,fuzzing,stateful \
+    --max-examples "$EXAMPLES" \
+    --seed "${CONTRACT_SEED:-20261123}" \
+    --workers 2 \
+    --suppress-health-check too_slow \
+    --report ndjson --report-dir "$OUT" \
+    --no-color >"$OUT/schemathesis.log" 2>&1; then
+  echo "contract: Schemathesis found problems ($OUT/schemathesis.log):" >&2
+  cat "$OUT/schemathesis.log" >&2
+  exit 1
+fi
+grep -E "test cases|passed|Test cases" "$OUT/schemathesis.log" | tail -3 || true

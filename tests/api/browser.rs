@@ -1,0 +1,487 @@
+//! The web console and the API reference in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by scripts/chromium.sh), driven over WebDriver, against the
+//! local gateway with a fresh table. Screenshots land in target/test-artifacts/ (git-ignored).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+use crate::e2e::{Stack, stack};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// A chromedriver of our own and one browser session on it.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Browser {
+    async fn start(label: &str) -> Self {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: run scripts/chromium.sh (make test does)"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = std::env::temp_dir().join(format!(
+            "podkeys-chromium-{label}-{}-{port}",
+            std::process::id()
+        ));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                // As the machine's notes say: no sandbox as root, and no background traffic
+                // to Google's hosts (the network is closed).
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object literal")
+        };
+        let deadline = Instant::now() + PATIENCE;
+        let client = loop {
+            let attempt = ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+            match attempt {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Self {
+            client,
+            driver,
+            _profile: TempDir(profile),
+        }
+    }
+
+    /// Evaluates `js` (a function body) until it returns something truthy, and returns that.
+    async fn until(&self, what: &str, js: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let v = self.client.execute(js, vec![]).await.expect("script runs");
+            let truthy = match &v {
+                Value::Null | Value::Bool(false) => false,
+                Value::String(s) => !s.is_empty(),
+                Value::Number(n) => n.as_f64() != Some(0.0),
+                _ => true,
+            };
+            if truthy {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn js(&self, js: &str) -> Value {
+        self.client.execute(js, vec![]).await.expect("script runs")
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+        std::fs::create_dir_all(&dir).expect("artefact dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// The `data-key-id` row's status badge text, once the row exists.
+    async fn status_of(&self, id: &str) -> String {
+        let js = format!(
+            "var b = document.querySelector('tr[data-key-id=\"{id}\"] .badge'); \
+             return b ? b.textContent : null;"
+        );
+        self.until(&format!("the row of {id}"), &js)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
+
+async fn podcast_status(s: &Stack, key: &str) -> (u16, Value) {
+    let r = s
+        .send("GET", "/api/v1/podcasts/42", &[("Api-Key", key)], None)
+        .await;
+    (r.status, r.body)
+}
+
+/// The secret dialog's key, once it is open.
+async fn read_new_key(b: &Browser) -> String {
+    b.until(
+        "the new-key dialog",
+        "return document.getElementById('secret-dialog').open && \
+         document.getElementById('secret-value').value;",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn assert_no_secret_at_rest(b: &Browser, secrets: &[&str]) {
+    let stored = b
+        .js("var out = [document.cookie, location.href, document.documentElement.outerHTML];
+             for (var i = 0; i < localStorage.length; i++) out.push(localStorage.key(i), localStorage.getItem(localStorage.key(i)));
+             for (var j = 0; j < sessionStorage.length; j++) out.push(sessionStorage.key(j), sessionStorage.getItem(sessionStorage.key(j)));
+             return {all: out.join('\\n'), local: localStorage.length, cookie: document.cookie};")
+        .await;
+    assert_eq!(stored["local"], 0, "nothing in localStorage");
+    assert_eq!(stored["cookie"], "", "no cookies");
+    let cookies = b.client.get_all_cookies().await.expect("cookies");
+    assert!(cookies.is_empty(), "{cookies:?}");
+    let all = stored["all"].as_str().unwrap_or_default();
+    for secret in secrets {
+        assert!(
+            !all.contains(secret),
+            "a key is in storage, cookies, the URL or the DOM"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_console_manages_keys_in_a_real_browser() {
+    let s = stack("console").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let b = Browser::start("console").await;
+    let console = format!("{}/console", s.base());
+    b.client.goto(&console).await.expect("open the console");
+    b.until(
+        "the sign-in form",
+        "return document.activeElement.id === 'sign-in-key';",
+    )
+    .await;
+    b.screenshot("console-sign-in").await;
+
+    // Sign in with the keyboard only: the key field has focus, Enter submits.
+    b.type_into("#sign-in-key", &format!("{admin}{ENTER}"))
+        .await;
+    let owner = b
+        .until(
+            "who am I",
+            "return !document.getElementById('who').hidden && \
+             document.getElementById('who-owner').textContent;",
+        )
+        .await;
+    assert_eq!(owner, "admin");
+    assert_eq!(
+        b.js("return document.getElementById('who-admin').hidden;")
+            .await,
+        false,
+        "the admin badge shows"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('sign-in-key').value;")
+            .await,
+        "",
+        "the pasted key does not linger in the field"
+    );
+
+    // Create a key in the dialog, keyboard first: focus lands on the name, Escape cancels.
+    b.click("#new-key").await;
+    b.until(
+        "the create dialog",
+        "return document.activeElement.id === 'create-name';",
+    )
+    .await;
+    b.type_into("#create-name", ESCAPE).await;
+    b.until(
+        "the dialog to close",
+        "return !document.getElementById('create-dialog').open;",
+    )
+    .await;
+    b.click("#new-key").await;
+    b.type_into("#create-name", "browser-made").await;
+    b.type_into("#create-description", "made in a real browser")
+        .await;
+    b.click("#scope-_").await; // untick "*"
+    b.click("#scope-podcasts_read").await;
+    b.type_into("#create-expiry", "30").await;
+    b.click("#create-form button[type=submit]").await;
+    let made = read_new_key(&b).await;
+    assert!(made.starts_with("pod_"), "{made}");
+    let warning = b
+        .js("return document.querySelector('#secret-dialog .warning').textContent;")
+        .await;
+    assert!(
+        warning
+            .as_str()
+            .is_some_and(|w| w.contains("won't see it again")),
+        "{warning}"
+    );
+    b.screenshot("console-new-key").await;
+    b.click("#copy").await;
+    b.until(
+        "the copy outcome",
+        "return document.getElementById('copy-status').textContent;",
+    )
+    .await;
+    b.click("#secret-done").await;
+    b.until(
+        "the dialog to close",
+        "return !document.getElementById('secret-dialog').open;",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('secret-value').value;")
+            .await,
+        "",
+        "the dialog forgets the key when closed"
+    );
+
+    // The key works over plain HTTP, with the scopes chosen in the dialog.
+    let (status, body) = podcast_status(&s, &made).await;
+    assert_eq!(status, 200, "{body}");
+    let me = s
+        .send("GET", "/api/v1/auth/me", &[("X-API-Key", &made)], None)
+        .await;
+    assert_eq!(me.body["scopes"], json!(["podcasts:read"]), "{}", me.text);
+    assert_eq!(me.body["key"]["description"], "made in a real browser");
+    let made_id = me.body["key"]["id"].as_str().expect("id").to_owned();
+
+    // It is in the list, active, with the owner column for an admin.
+    assert_eq!(b.status_of(&made_id).await, "active");
+    let owner_cell = b
+        .js(&format!(
+            "var c = document.querySelector('tr[data-key-id=\"{made_id}\"] td.owner-col'); \
+             return [c.textContent, getComputedStyle(c).display];"
+        ))
+        .await;
+    assert_eq!(owner_cell, json!(["admin", "table-cell"]));
+
+    // A name that looks like markup is shown as text, and nothing runs.
+    b.click("#new-key").await;
+    b.type_into("#create-name", XSS_NAME).await;
+    b.click("#create-form button[type=submit]").await;
+    let xss_key = read_new_key(&b).await;
+    b.click("#secret-done").await;
+    let shown = b
+        .until(
+            "the markup-named row",
+            "var cells = Array.prototype.map.call(document.querySelectorAll('#key-rows td.name'), \
+             function (c) { return c.textContent; }); \
+             return cells.indexOf('<img src=x onerror=alert(1)>') >= 0 \
+             && document.querySelectorAll('#key-rows img').length === 0 && cells;",
+        )
+        .await;
+    assert!(shown.to_string().contains("onerror"), "{shown}");
+    assert_eq!(
+        b.js("return document.querySelectorAll('img').length;")
+            .await,
+        0
+    );
+
+    // Rotate it with no grace: a new key is shown once, the old one stops at once.
+    b.click(&format!("tr[data-key-id=\"{made_id}\"] button.rotate"))
+        .await;
+    let text = b
+        .until("the rotate confirmation", "return document.getElementById('confirm-dialog').open && document.getElementById('confirm-text').textContent;")
+        .await;
+    assert!(
+        text.as_str()
+            .is_some_and(|t| t.contains("You will see the new key once"))
+    );
+    b.js("var g = document.getElementById('grace'); g.value = '0'; return true;")
+        .await;
+    b.click("#confirm-ok").await;
+    let rotated = read_new_key(&b).await;
+    assert!(rotated.starts_with("pod_") && rotated != made);
+    b.click("#secret-done").await;
+    assert_ne!(b.status_of(&made_id).await, "active");
+    let (status, body) = podcast_status(&s, &made).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = podcast_status(&s, &rotated).await;
+    assert_eq!(status, 200);
+    let rotated_id = s
+        .send("GET", "/api/v1/auth/me", &[("X-API-Key", &rotated)], None)
+        .await
+        .body["key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    b.screenshot("console-list").await;
+
+    // Revoke the new key through the confirmation dialog; the row turns revoked and the key
+    // gets 403 key_revoked on its very next request.
+    b.click(&format!("tr[data-key-id=\"{rotated_id}\"] button.revoke"))
+        .await;
+    let text = b
+        .until("the revoke confirmation", "return document.getElementById('confirm-dialog').open && document.getElementById('confirm-text').textContent;")
+        .await;
+    assert!(text.as_str().is_some_and(|t| t.contains("403")), "{text}");
+    b.screenshot("console-revoke-confirm").await;
+    b.click("#confirm-ok").await;
+    b.until(
+        "the revoked status",
+        &format!(
+            "var b = document.querySelector('tr[data-key-id=\"{rotated_id}\"] .badge'); \
+             return b && b.textContent === 'revoked';"
+        ),
+    )
+    .await;
+    let (status, body) = podcast_status(&s, &rotated).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("key_revoked"))
+    );
+
+    // An API error is shown with the API's own message.
+    b.click("#new-key").await;
+    b.type_into("#create-name", "   ").await;
+    b.click("#create-form button[type=submit]").await;
+    let error = b
+        .until(
+            "the create error",
+            "return document.getElementById('create-error').textContent;",
+        )
+        .await;
+    assert!(
+        error.as_str().is_some_and(|e| e.contains("name")),
+        "{error}"
+    );
+    b.type_into("#create-name", ESCAPE).await;
+
+    // No key ever rests in storage, cookies, the URL or the page.
+    assert_no_secret_at_rest(&b, &[&admin, &made, &rotated, &xss_key]).await;
+
+    // A phone-sized screen: the table becomes cards.
+    b.client.set_window_size(390, 844).await.expect("resize");
+    let display = b
+        .js("return getComputedStyle(document.querySelector('#key-table thead')).display;")
+        .await;
+    assert_eq!(display, "none");
+    b.screenshot("console-phone").await;
+
+    // Sign out forgets everything.
+    b.click("#sign-out").await;
+    b.until(
+        "the sign-in form again",
+        "return !document.getElementById('sign-in').hidden;",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('key-rows').children.length;")
+            .await,
+        0
+    );
+    assert_no_secret_at_rest(&b, &[&admin, &made, &rotated, &xss_key]).await;
+    b.client.clone().close().await.expect("close the session");
+}
+
+#[tokio::test]
+async fn the_api_reference_shows_every_operation() {
+    let s = stack("apidocs").await;
+    let served = s.send("GET", "/api/openapi.json", &[], None).await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    let mut operations = Vec::new();
+    for (path, item) in served.body["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            operations.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(operations.len() >= 10, "{operations:?}");
+
+    let b = Browser::start("apidocs").await;
+    b.client
+        .goto(&format!("{}/api/docs", s.base()))
+        .await
+        .expect("open the docs");
+    let count = b
+        .until(
+            "Swagger UI to render the operations",
+            "return document.querySelectorAll('.opblock').length;",
+        )
+        .await;
+    let shown = b
+        .js("return Array.prototype.map.call(document.querySelectorAll('.opblock'), function (o) { \
+               var m = o.querySelector('.opblock-summary-method'); \
+               var p = o.querySelector('.opblock-summary-path'); \
+               return (m ? m.textContent : '') + ' ' + (p ? p.getAttribute('data-path') || p.textContent : ''); });")
+        .await;
+    let shown: Vec<String> = shown
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().replace('\u{200b}', ""))
+        .collect();
+    assert_eq!(count, json!(operations.len()), "{shown:?}");
+    for op in &operations {
+        assert!(shown.iter().any(|s| s == op), "{op} not shown in {shown:?}");
+    }
+    // The three ways to send a key are offered by the Authorize dialog.
+    let schemes = b
+        .js("return document.querySelector('.btn.authorize') !== null;")
+        .await;
+    assert_eq!(schemes, true);
+    b.screenshot("api-docs").await;
+    b.client.clone().close().await.expect("close the session");
+}
