@@ -6,11 +6,11 @@ dev:
 	@scripts/dynamodb-local.sh install
 	@scripts/dev.sh
 
-## make test: formatting, clippy and every test, against a DynamoDB Local started for the run
+## make test: formatting, clippy, template lint, every test (DynamoDB Local, headless Chromium) and the API contract (Schemathesis)
 test:
 	@scripts/test.sh
 
-## make build: release arm64 bootstraps of the four functions, with their sizes
+## make build: release arm64 bootstraps of the five functions, with their sizes
 build:
 	@scripts/build.sh
 
