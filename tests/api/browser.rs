@@ -14,7 +14,7 @@ use crate::e2e::{Stack, stack};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const PATIENCE: Duration = Duration::from_secs(15);
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A chromedriver of our own and one browser session on it.
 struct Browser {
