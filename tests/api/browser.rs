@@ -485,3 +485,81 @@ async fn the_api_reference_shows_every_operation() {
     b.screenshot("api-docs").await;
     b.client.clone().close().await.expect("close the session");
 }
+
+#[tokio::test]
+async fn a_standard_user_sees_only_their_own_keys_and_no_admin_controls() {
+    let s = stack("consoleuser").await;
+    let (alice, alice_key) = s.app.seed_key("alice", &["keys:read", "keys:write"]).await;
+    let (_, bob_key) = s.app.seed_key("bob", &["*"]).await;
+    // The listing reads an index; let it catch up with the seeded keys first.
+    testkit::settle(&s.app.state.store).await;
+    let b = Browser::start("consoleuser").await;
+    b.client
+        .goto(&format!("{}/console", s.base()))
+        .await
+        .expect("open the console");
+    b.type_into("#sign-in-key", &format!("{alice}{ENTER}"))
+        .await;
+    b.until(
+        "alice's list",
+        &format!(
+            "return document.querySelector('tr[data-key-id=\"{}\"]') !== null;",
+            alice_key.id.as_str()
+        ),
+    )
+    .await;
+    let view = b
+        .js(&format!(
+            "return {{ admin: !document.getElementById('who-admin').hidden, \
+                      owner: document.getElementById('create-owner-field').hidden, \
+                      ownerCol: getComputedStyle(document.querySelector('th.owner-col')).display, \
+                      bob: document.querySelector('tr[data-key-id=\"{}\"]') !== null, \
+                      rows: document.getElementById('key-rows').children.length }};",
+            bob_key.id.as_str()
+        ))
+        .await;
+    assert_eq!(
+        view,
+        json!({"admin": false, "owner": true, "ownerCol": "none", "bob": false, "rows": 1})
+    );
+
+    // A key that may not list keys can still sign in; the list says why it is empty.
+    b.click("#sign-out").await;
+    let (reader, _) = s.app.seed_key("carol", &["podcasts:read"]).await;
+    b.type_into("#sign-in-key", &format!("{reader}{ENTER}"))
+        .await;
+    let message = b
+        .until(
+            "the scope message",
+            "return document.getElementById('message').textContent;",
+        )
+        .await;
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.starts_with("Could not list keys:")),
+        "{message}"
+    );
+    // A wrong key is refused with the API's message and leaves nothing behind.
+    b.click("#sign-out").await;
+    b.type_into("#sign-in-key", &format!("pod_notakey{ENTER}"))
+        .await;
+    let message = b
+        .until(
+            "the sign-in error",
+            "return document.getElementById('message').textContent;",
+        )
+        .await;
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains("valid API key is required")),
+        "{message}"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('sign-in').hidden;")
+            .await,
+        false
+    );
+    b.client.clone().close().await.expect("close the session");
+}

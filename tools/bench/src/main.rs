@@ -677,7 +677,13 @@ async fn memory(endpoint: &str, release: &Path, rows: &mut Vec<Row>) {
 }
 
 fn sizes(root: &Path, rows: &mut Vec<Row>) {
-    for f in ["authorizer", "create-key", "list-keys", "revoke-key", "site"] {
+    for f in [
+        "authorizer",
+        "create-key",
+        "list-keys",
+        "revoke-key",
+        "site",
+    ] {
         let path = root.join("target/lambda").join(f).join("bootstrap");
         match std::fs::metadata(&path) {
             Ok(m) => {
