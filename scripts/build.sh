@@ -15,7 +15,7 @@ scripts/web.sh
 
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--package "$f"); done
-scripts/cargo-lambda.sh build --release --arm64 "${args[@]}"
+scripts/cargo-lambda.sh build --quiet --release --arm64 "${args[@]}"
 
 status=0
 for f in "${FUNCTIONS[@]}"; do

@@ -208,6 +208,27 @@ async fn assert_no_secret_at_rest(b: &Browser, secrets: &[&str]) {
     }
 }
 
+/// Everything the page loaded or called came from its own origin: no CDN, no third party.
+async fn assert_same_origin_only(b: &Browser) {
+    let loaded = b
+        .js(
+            "return performance.getEntriesByType('resource').map(function (e) { return e.name; }) \
+               .concat([location.href]);",
+        )
+        .await;
+    let origin = b.js("return location.origin;").await;
+    let origin = origin.as_str().expect("an origin");
+    let urls = loaded.as_array().expect("a list");
+    assert!(urls.len() > 2, "{urls:?}");
+    for url in urls {
+        let url = url.as_str().unwrap_or_default();
+        assert!(
+            url.starts_with(&format!("{origin}/")) || url.starts_with("data:"),
+            "{url} is not from {origin}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_console_manages_keys_in_a_real_browser() {
     let s = stack("console").await;
@@ -410,6 +431,8 @@ async fn the_console_manages_keys_in_a_real_browser() {
     );
     b.type_into("#create-name", ESCAPE).await;
 
+    assert_same_origin_only(&b).await;
+
     // No key ever rests in storage, cookies, the URL or the page.
     assert_no_secret_at_rest(&b, &[&admin, &made, &rotated, &xss_key]).await;
 
@@ -477,6 +500,7 @@ async fn the_api_reference_shows_every_operation() {
     for op in &operations {
         assert!(shown.iter().any(|s| s == op), "{op} not shown in {shown:?}");
     }
+    assert_same_origin_only(&b).await;
     // The three ways to send a key are offered by the Authorize dialog.
     let schemes = b
         .js("return document.querySelector('.btn.authorize') !== null;")
