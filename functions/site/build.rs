@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+// A build script: every panic below stops `cargo build` with its message (a missing npm
+// install, an invalid document). Nothing here runs when the function serves a request.
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest.join("../..");

@@ -47,22 +47,29 @@ enum Page {
     },
 }
 
+/// The pages' files: path, content type, text. infra/openapi.yaml lists the same names in
+/// each page's `{file}` enum (a test keeps the two equal).
+const FILES: [(&str, &str, &str); 5] = [
+    ("/api/docs/swagger-ui-bundle.js", JS, SWAGGER_JS),
+    ("/api/docs/swagger-ui.css", CSS, SWAGGER_CSS),
+    ("/api/docs/docs.js", JS, DOCS_JS),
+    ("/console/console.js", JS, CONSOLE_JS),
+    ("/console/console.css", CSS, CONSOLE_CSS),
+];
+
 fn page(path: &str) -> Option<Page> {
     let path = match path.strip_suffix('/') {
         Some(p) if !p.is_empty() => p,
         _ => path,
     };
-    let file = |content_type, text| Some(Page::File { content_type, text });
     match path {
         "/api/openapi.json" => Some(Page::OpenApi),
         "/api/docs" => Some(Page::Docs),
         "/console" => Some(Page::Console),
-        "/api/docs/swagger-ui-bundle.js" => file(JS, SWAGGER_JS),
-        "/api/docs/swagger-ui.css" => file(CSS, SWAGGER_CSS),
-        "/api/docs/docs.js" => file(JS, DOCS_JS),
-        "/console/console.js" => file(JS, CONSOLE_JS),
-        "/console/console.css" => file(CSS, CONSOLE_CSS),
-        _ => None,
+        _ => FILES
+            .iter()
+            .find(|(p, _, _)| *p == path)
+            .map(|&(_, content_type, text)| Page::File { content_type, text }),
     }
 }
 
@@ -388,6 +395,25 @@ mod tests {
             assert_eq!(body["error"]["code"], "not_found");
             assert_eq!(body["error"]["request_id"], "req-9");
         }
+    }
+
+    /// The document lists each page's files (the `file` enum Schemathesis and Swagger UI
+    /// use): exactly the files this function serves.
+    #[test]
+    fn the_document_lists_exactly_the_files_served() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("JSON");
+        let mut listed = Vec::new();
+        for page in ["/api/docs", "/console"] {
+            let item = &doc["paths"][format!("{page}/{{file}}")]["get"];
+            let names = item["parameters"][0]["schema"]["enum"]
+                .as_array()
+                .expect("a file enum");
+            for name in names {
+                listed.push(format!("{page}/{}", name.as_str().expect("a name")));
+            }
+        }
+        let served: Vec<String> = FILES.iter().map(|(p, _, _)| (*p).to_owned()).collect();
+        assert_eq!(listed, served);
     }
 
     #[test]
