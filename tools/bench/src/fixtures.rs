@@ -1,0 +1,96 @@
+//! What the figures measure with: fresh tables on DynamoDB Local, seeded keys, the function
+//! state, and the events API Gateway would send.
+
+use std::time::Duration;
+
+use apikey::{ApiKey, KeyName, KeyPrefix, OwnerId, ScopeSet, Timestamp};
+use authorizer::AuthorizerEvent;
+use gateway::{Config, State};
+use keystore::client::{self, ClientSettings};
+use keystore::{KeyRecord, KeyStore, NewKey};
+use serde_json::{Value, json};
+
+pub fn new_key(owner: &str, i: usize) -> NewKey {
+    NewKey {
+        owner_id: OwnerId::parse(owner).expect("valid owner"),
+        name: KeyName::parse(&format!("bench key {i}")).expect("valid name"),
+        description: None,
+        scopes: ScopeSet::default_for_new_keys(),
+        expires_at: None,
+    }
+}
+
+/// A new table named after the figure and this process, so runs never share data.
+pub async fn fresh_store(endpoint: &str, label: &str) -> KeyStore {
+    let client = client::local(endpoint, ClientSettings::interactive());
+    let table = format!("bench-{label}-{}", std::process::id());
+    keystore::create_table(&client, &table)
+        .await
+        .expect("create table");
+    KeyStore::new(client, table)
+}
+
+pub fn state_for(store: KeyStore) -> State {
+    let config = Config {
+        table_name: store.table().to_owned(),
+        key_prefix: KeyPrefix::default(),
+        retention: Duration::from_secs(30 * 86_400),
+        last_used_interval: Duration::from_secs(60),
+    };
+    State::new(store, config)
+}
+
+pub async fn seed(store: &KeyStore, owner: &str) -> (ApiKey, KeyRecord) {
+    let (key, record) =
+        KeyRecord::issue(&KeyPrefix::default(), new_key(owner, 0), Timestamp::now())
+            .expect("os rng");
+    store.create(&record).await.expect("seed");
+    (key, record)
+}
+
+pub fn authorizer_event(key: &str) -> AuthorizerEvent {
+    serde_json::from_value(event_json(key)).expect("an authorizer event")
+}
+
+/// The REQUEST authorizer event API Gateway sends for `GET /api/v1/podcasts/42` with `key`.
+pub fn event_json(key: &str) -> Value {
+    json!({
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/api/v1/podcasts/42",
+        "resource": "/{proxy+}",
+        "path": "/api/v1/podcasts/42",
+        "httpMethod": "GET",
+        "headers": {"Accept": "application/json", "Host": "abc123.execute-api.us-east-1.amazonaws.com",
+                    "User-Agent": "podcast-app/3.2", "X-API-Key": key},
+        "multiValueHeaders": {"Accept": ["application/json"], "Host": ["abc123.execute-api.us-east-1.amazonaws.com"],
+                              "User-Agent": ["podcast-app/3.2"], "X-API-Key": [key]},
+        "queryStringParameters": {}, "multiValueQueryStringParameters": {},
+        "pathParameters": {"proxy": "api/v1/podcasts/42"}, "stageVariables": {},
+        "requestContext": {"path": "/prod/api/v1/podcasts/42", "accountId": "123456789012", "stage": "prod",
+                           "requestId": "bench", "resourcePath": "/{proxy+}", "httpMethod": "GET", "apiId": "abc123"}
+    })
+}
+
+/// A REST proxy event as API Gateway hands it to a function once `record`'s key is allowed.
+pub fn proxy_request(
+    method: &str,
+    resource: &str,
+    body: Option<&str>,
+    record: &KeyRecord,
+) -> lambda_http::Request {
+    let event = json!({
+        "resource": resource, "path": resource, "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "queryStringParameters": null, "multiValueQueryStringParameters": null,
+        "pathParameters": null, "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "httpMethod": method, "path": resource,
+            "requestId": "bench", "resourcePath": resource, "stage": "prod",
+            "authorizer": {"owner_id": record.owner_id.as_str(), "key_id": record.id.as_str(),
+                           "scopes": record.scopes.to_spaced(), "admin": "false"}
+        },
+        "body": body, "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).expect("a REST proxy event")
+}
