@@ -17,6 +17,8 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 export RUST_LOG="${RUST_LOG:-warn}"
 
 say() { printf '%s\n' "$*" >&2; }
+
+scripts/prereqs.sh rust java node python
 busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 for port in "$PODKEYS_PORT" "$DYNAMODB_PORT"; do
@@ -35,8 +37,11 @@ cleanup() { scripts/dynamodb-local.sh stop "$DDB_PID"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-target/debug/apikeys table create >/dev/null
-KEY="$(target/debug/apikeys create --owner admin --name "make dev admin" --scopes '*' --admin 2>/dev/null)"
+# The CLI's errors go to the terminal: a failing table create or admin-key mint says why.
+target/debug/apikeys table create >/dev/null \
+  || { say "make dev: creating table $TABLE_NAME on DynamoDB Local failed (above)"; exit 1; }
+KEY="$(target/debug/apikeys create --owner admin --name "make dev admin" --scopes '*' --admin)" \
+  || { say "make dev: minting the admin key failed (above)"; exit 1; }
 API="http://127.0.0.1:$PODKEYS_PORT"
 
 cat <<EOT

@@ -21,16 +21,20 @@ install() {
     return 0
   fi
   command -v npm >/dev/null || die "npm is needed to fetch DynamoDB Local (install Node.js)"
-  local tmp
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
-  (cd "$tmp" && npm pack --silent "amplify-dynamodb-simulator@$PKG_VERSION" >/dev/null) \
-    || die "npm pack amplify-dynamodb-simulator@$PKG_VERSION failed"
-  tar -xzf "$tmp"/amplify-dynamodb-simulator-*.tgz -C "$tmp" package/emulator
-  rm -rf "$DIR"
-  mkdir -p "$DIR"
-  mv "$tmp/package/emulator" "$DIR/emulator"
-  echo "$PKG_VERSION" >"$STAMP"
+  # A subshell owns the temporary folder: its EXIT trap removes it whichever way the subshell
+  # ends. (A `trap … RETURN` set here would stay set and fire again when the caller returns,
+  # where `tmp` is unbound under `set -u`: the first-run failure of issue 16.)
+  (
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    (cd "$tmp" && npm pack --silent "amplify-dynamodb-simulator@$PKG_VERSION" >/dev/null) \
+      || die "npm pack amplify-dynamodb-simulator@$PKG_VERSION failed"
+    tar -xzf "$tmp"/amplify-dynamodb-simulator-*.tgz -C "$tmp" package/emulator
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+    mv "$tmp/package/emulator" "$DIR/emulator"
+    echo "$PKG_VERSION" >"$STAMP"
+  )
   [[ -f "$JAR" ]] || die "the package did not contain emulator/DynamoDBLocal.jar"
 }
 

@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '==> %s\n' "$*"; }
 
+scripts/prereqs.sh rust java node python
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -19,18 +19,38 @@ fn main() {
     std::fs::write(out.join("openapi.json"), json).expect("write OUT_DIR/openapi.json");
 
     let swagger = root.join("web/node_modules/swagger-ui-dist");
-    for file in ["swagger-ui-bundle.js", "swagger-ui.css"] {
+    let files = ["swagger-ui-bundle.js", "swagger-ui.css"];
+    println!("cargo:rerun-if-changed={}", root.join("web/package-lock.json").display());
+    if !files.iter().all(|f| swagger.join(f).is_file()) {
+        install_web_files(&root);
+    }
+    for file in files {
         copy(&swagger.join(file), &out.join(file));
+    }
+}
+
+/// A fresh clone has no web/node_modules: install it here, with the same pinned lock file
+/// and script that `make test`, `make dev` and `make build` use, so a first `cargo build` or
+/// `sam build` needs no extra step. Without npm, stop with one line naming the fix.
+fn install_web_files(root: &Path) {
+    let script = root.join("scripts/web.sh");
+    println!("cargo:warning=web/node_modules is missing: running scripts/web.sh (npm ci)");
+    let ran = std::process::Command::new("bash")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .status();
+    if !matches!(ran, Ok(status) if status.success()) {
+        eprintln!(
+            "functions/site embeds Swagger UI from npm: install Node.js/npm, then run `scripts/web.sh`"
+        );
+        std::process::exit(1);
     }
 }
 
 fn copy(from: &Path, to: &Path) {
     println!("cargo:rerun-if-changed={}", from.display());
     if let Err(e) = std::fs::copy(from, to) {
-        panic!(
-            "{}: {e}\n\nThe site function embeds Swagger UI from npm. Install it with \
-             `scripts/web.sh` (make test, make dev and make build run it).",
-            from.display()
-        );
+        eprintln!("{}: {e} (run `scripts/web.sh` to install the npm files)", from.display());
+        std::process::exit(1);
     }
 }
