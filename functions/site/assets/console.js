@@ -5,7 +5,11 @@
 (function () {
   var BASE = document.querySelector('meta[name="podkeys-base"]').getAttribute("content");
   var SCOPES = ["*", "keys:read", "keys:write", "podcasts:read", "podcasts:write", "admin"];
-  var state = { key: null, me: null, next: null, pending: null };
+  // `listing` numbers listings: only answers for the latest one are rendered, so a slow answer
+  // for an older filter never replaces a newer list. `filter`, `next` (the cursor of "Load
+  // more") and `paging` (a "Load more" request in flight) belong to that latest listing.
+  var state = { key: null, me: null, listing: 0, filter: "", next: null, paging: false,
+                pending: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -49,6 +53,21 @@
     });
   }
 
+  // Runs `request` (which returns a promise) unless the one `button` started is still in
+  // flight. The button stays disabled until the answer (success or error) arrives, so a
+  // double Enter or double click sends one request: one key minted, one rotation, one revoke.
+  // The check is here as well as on the button because a form can be submitted without it.
+  function once(button, request) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    var done = function () {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    };
+    request().then(done, done);
+  }
+
   function nextFromLink(link) {
     if (!link) return null;
     var m = /<([^>]+)>\s*;\s*rel="next"/.exec(link);
@@ -88,6 +107,7 @@
   function signOut() {
     state.key = null;
     state.me = null;
+    state.listing += 1; // a listing still on its way is not rendered after sign-out
     state.next = null;
     state.pending = null;
     $("key-rows").textContent = "";
@@ -104,18 +124,43 @@
 
   // ---- the list ----
 
+  // A new listing (`more` false) starts from the first page with the filter as it is now and
+  // makes every older listing stale; "Load more" (`more` true) fetches the next page of the
+  // latest listing (once, however often it is clicked meanwhile), and is dropped too if a newer
+  // listing starts before it arrives.
   function load(more) {
+    if (more && (!state.next || state.paging)) return;
+    if (more) {
+      state.paging = true;
+    } else {
+      state.listing += 1;
+      state.filter = $("status-filter").value;
+      state.next = null;
+      state.paging = false;
+      show($("more"), false);
+    }
+    $("more").disabled = state.paging;
+    var listing = state.listing;
+    // Takes an answer for this listing: false (drop it) if a newer listing has started since.
+    var take = function () {
+      if (listing !== state.listing) return false;
+      state.paging = false;
+      $("more").disabled = false;
+      return true;
+    };
     var q = ["limit=50"];
-    var status = $("status-filter").value;
-    if (status) q.push("status=" + encodeURIComponent(status));
-    if (more && state.next) q.push("cursor=" + encodeURIComponent(state.next));
-    return api("GET", "/api/v1/auth/api-keys?" + q.join("&")).then(function (r) {
+    if (state.filter) q.push("status=" + encodeURIComponent(state.filter));
+    if (more) q.push("cursor=" + encodeURIComponent(state.next));
+    api("GET", "/api/v1/auth/api-keys?" + q.join("&")).then(function (r) {
+      if (!take()) return;
       if (!more) $("key-rows").textContent = "";
       r.body.forEach(addRow);
       state.next = nextFromLink(r.link);
       show($("more"), Boolean(state.next));
       show($("empty"), $("key-rows").children.length === 0);
-    }, function (e) { say($("message"), "Could not list keys: " + e.message); });
+    }, function (e) {
+      if (take()) say($("message"), "Could not list keys: " + e.message);
+    });
   }
 
   function cell(tr, text, label, cls) {
@@ -216,6 +261,10 @@
 
   $("create-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    once($("create-ok"), create);
+  });
+
+  function create() {
     var body = { name: $("create-name").value };
     var description = $("create-description").value;
     if (description) body.description = description;
@@ -227,14 +276,15 @@
     if (days) body.expires_in_days = Number(days);
     var owner = $("create-owner").value.trim();
     if (owner && state.me && state.me.admin) body.owner_id = owner;
-    api("POST", "/api/v1/auth/api-keys", body).then(function (r) {
+    say($("create-error"), "");
+    return api("POST", "/api/v1/auth/api-keys", body).then(function (r) {
       $("create-dialog").close();
       var key = r.body.key;
       delete r.body.key; // the row keeps the key object, never the secret
       upsertRow(r.body, true);
       showSecret(key);
     }, function (e) { say($("create-error"), e.message); });
-  });
+  }
 
   function showSecret(key) {
     $("secret-value").value = key;
@@ -310,11 +360,20 @@
     ev.preventDefault();
     var action = state.pending;
     if (!action) return;
-    action().then(function (after) {
-      state.pending = null;
-      $("confirm-dialog").close();
-      if (typeof after === "function") after();
-    }, function (e) { say($("confirm-error"), e.message); });
+    once($("confirm-ok"), function () {
+      return action().then(function (after) {
+        // The dialog may have been cancelled (or reused) while the request was on its way;
+        // close it only if it still asks about this action. A rotated key is shown anyway.
+        if (state.pending === action) {
+          state.pending = null;
+          $("confirm-dialog").close();
+        }
+        if (typeof after === "function") after();
+      }, function (e) {
+        if (state.pending === action) say($("confirm-error"), e.message);
+        else say($("message"), e.message);
+      });
+    });
   });
   $("confirm-dialog").addEventListener("close", function () { state.pending = null; });
 
