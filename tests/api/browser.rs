@@ -150,6 +150,108 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// Wraps the page's `fetch` (once per page) so a test can reorder real answers of the real
+    /// server: every call is logged as "METHOD url", and while `pattern` is set, the answers of
+    /// the calls whose "METHOD url" contains it are held back, their requests already sent,
+    /// until [`Browser::release`]. `None` stops holding new calls (held ones stay held).
+    async fn hold(&self, pattern: Option<&str>) {
+        const WRAP: &str = "
+            if (!window.podkeysTest) {
+              var real = window.fetch;
+              var t = window.podkeysTest = { calls: [], pattern: null };
+              window.fetch = function (url, init) {
+                var call = { what: ((init && init.method) || 'GET') + ' ' + url,
+                             held: false, handled: false };
+                t.calls.push(call);
+                // Marked after the page's own handlers of the answer have run: they are
+                // promise callbacks, all done before the next task.
+                var handled = function () { setTimeout(function () { call.handled = true; }); };
+                var answer = real.apply(this, arguments).then(function (resp) {
+                  var text = resp.text.bind(resp);
+                  resp.text = function () { var p = text(); p.then(handled, handled); return p; };
+                  return resp;
+                }, function (e) { handled(); throw e; });
+                if (!t.pattern || call.what.indexOf(t.pattern) < 0) return answer;
+                call.held = true;
+                return new Promise(function (resolve) {
+                  call.release = function () { call.release = null; resolve(answer); };
+                });
+              };
+            }
+            window.podkeysTest.pattern = arguments[0];
+            return true;";
+        self.client
+            .execute(WRAP, vec![json!(pattern)])
+            .await
+            .expect("fetch wrapped");
+    }
+
+    /// Waits until an answer is held back.
+    async fn holding(&self) {
+        self.until(
+            "a held answer",
+            "return podkeysTest.calls.some(function (c) { return c.release; });",
+        )
+        .await;
+    }
+
+    /// Lets every held answer through, in the order the calls were made, and waits until the
+    /// page has handled each of them.
+    async fn release(&self) {
+        self.js(
+            "podkeysTest.calls.forEach(function (c) { if (c.release) c.release(); }); return true;",
+        )
+        .await;
+        self.until(
+            "the released answers to be handled",
+            "return podkeysTest.calls.every(function (c) { return !c.held || c.handled; });",
+        )
+        .await;
+    }
+
+    /// How many calls the page made whose "METHOD url" contains `pattern`.
+    async fn calls(&self, pattern: &str) -> usize {
+        let n = self
+            .client
+            .execute(
+                "var pattern = arguments[0]; \
+                 return podkeysTest.calls.filter(function (c) { \
+                   return c.what.indexOf(pattern) >= 0; }).length;",
+                vec![json!(pattern)],
+            )
+            .await
+            .expect("script runs");
+        n.as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or_default()
+    }
+
+    /// The `data-key-id`s of the table's rows, top to bottom.
+    async fn row_ids(&self) -> Vec<String> {
+        let ids = self
+            .js(
+                "return Array.prototype.map.call(document.querySelectorAll('#key-rows tr'), \
+                   function (tr) { return tr.getAttribute('data-key-id'); });",
+            )
+            .await;
+        ids.as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Chooses `value` in the status filter, as a user does.
+    async fn filter(&self, value: &str) {
+        self.client
+            .find(Locator::Css("#status-filter"))
+            .await
+            .expect("the status filter")
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choose {value:?}: {e}"));
+    }
+
     /// The `data-key-id` row's status badge text, once the row exists.
     async fn status_of(&self, id: &str) -> String {
         let js = format!(
@@ -572,6 +674,307 @@ async fn a_standard_user_sees_only_their_own_keys_and_no_admin_controls() {
         b.js("return document.getElementById('sign-in').hidden;")
             .await,
         false
+    );
+    b.client.clone().close().await.expect("close the session");
+}
+
+/// Opens the console and signs in with `key` (Enter), once the first listing has rendered.
+async fn sign_in(b: &Browser, s: &Stack, key: &str) {
+    b.client
+        .goto(&format!("{}/console", s.base()))
+        .await
+        .expect("open the console");
+    b.type_into("#sign-in-key", &format!("{key}{ENTER}")).await;
+    b.until(
+        "the first listing",
+        "return !document.getElementById('keys').hidden && \
+         (document.getElementById('key-rows').children.length > 0 || \
+          !document.getElementById('empty').hidden);",
+    )
+    .await;
+}
+
+/// The ids of the keys named `name`, as the API lists them to `admin`.
+async fn ids_named(s: &Stack, admin: &str, name: &str) -> Vec<String> {
+    let r = s
+        .send(
+            "GET",
+            "/api/v1/auth/api-keys?limit=100",
+            &[("X-API-Key", admin)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+        .as_array()
+        .expect("a list of keys")
+        .iter()
+        .filter(|k| k["name"] == name)
+        .map(|k| k["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+async fn id_of(s: &Stack, key: &str) -> String {
+    let me = s
+        .send("GET", "/api/v1/auth/me", &[("X-API-Key", key)], None)
+        .await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    me.body["key"]["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn a_double_submit_of_the_create_dialog_mints_one_key() {
+    let s = stack("doublecreate").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let b = Browser::start("doublecreate").await;
+    sign_in(&b, &s, &admin).await;
+
+    // The create answers are held back until both submits are in, so the second one always
+    // lands while the first request is in flight, however fast the server is.
+    b.hold(Some("POST ")).await;
+    for (name, twice) in [("entered-twice", "Enter"), ("clicked-twice", "click")] {
+        let sent = b.calls("POST ").await;
+        b.click("#new-key").await;
+        b.type_into("#create-name", name).await;
+        if twice == "Enter" {
+            b.type_into("#create-name", &format!("{ENTER}{ENTER}"))
+                .await;
+        } else {
+            b.click("#create-ok").await;
+            b.click("#create-ok").await;
+        }
+        b.holding().await;
+        let in_flight = b
+            .js("return document.getElementById('create-ok').disabled;")
+            .await;
+        b.screenshot(&format!("console-create-in-flight-{twice}"))
+            .await;
+        b.release().await;
+        let shown = read_new_key(&b).await;
+        b.click("#secret-done").await;
+
+        let made = ids_named(&s, &admin, name).await;
+        assert_eq!(made.len(), 1, "{twice} twice minted {made:?}");
+        assert_eq!(
+            id_of(&s, &shown).await,
+            made[0],
+            "the key shown is the one made"
+        );
+        assert_eq!(b.calls("POST ").await, sent + 1, "one create request");
+        assert_eq!(
+            in_flight, true,
+            "Create is disabled while its request is in flight"
+        );
+        let rows = b
+            .js(&format!(
+                "return Array.prototype.filter.call(document.querySelectorAll('#key-rows td.name'), \
+                 function (c) {{ return c.textContent === '{name}'; }}).length;"
+            ))
+            .await;
+        assert_eq!(rows, 1, "one row for {name}");
+    }
+
+    // The answer re-enables the button, an error as much as a success.
+    b.hold(None).await;
+    b.click("#new-key").await;
+    assert_eq!(
+        b.js("return document.getElementById('create-ok').disabled;")
+            .await,
+        false
+    );
+    b.type_into("#create-name", &format!("   {ENTER}")).await;
+    b.until(
+        "the create error",
+        "return document.getElementById('create-error').textContent;",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('create-ok').disabled;")
+            .await,
+        false,
+        "Create is enabled again after an error"
+    );
+    b.client.clone().close().await.expect("close the session");
+}
+
+#[tokio::test]
+async fn a_double_confirm_rotates_once_and_revokes_with_one_request() {
+    let s = stack("doubleconfirm").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let victim = s.app.seed("alice", &["podcasts:read"]).await;
+    let victim = victim.id.as_str().to_owned();
+    testkit::settle(&s.app.state.store).await;
+    let b = Browser::start("doubleconfirm").await;
+    sign_in(&b, &s, &admin).await;
+
+    // Rotate, confirmed with two quick clicks while the first rotation is on its way.
+    b.hold(Some("/rotate")).await;
+    b.click(&format!("tr[data-key-id=\"{victim}\"] button.rotate"))
+        .await;
+    b.until(
+        "the rotate confirmation",
+        "return document.getElementById('confirm-dialog').open;",
+    )
+    .await;
+    b.click("#confirm-ok").await;
+    b.click("#confirm-ok").await;
+    b.holding().await;
+    let rotating = b
+        .js("return document.getElementById('confirm-ok').disabled;")
+        .await;
+    b.release().await;
+    let rotated = read_new_key(&b).await;
+    b.click("#secret-done").await;
+    assert_eq!(b.calls("/rotate").await, 1, "one rotation request");
+    assert_eq!(
+        rotating, true,
+        "the confirm button is disabled while rotating"
+    );
+    let successor = id_of(&s, &rotated).await;
+    let mut family = ids_named(&s, &admin, "alice's key").await;
+    family.sort();
+    let mut expected = vec![victim.clone(), successor.clone()];
+    expected.sort();
+    assert_eq!(family, expected, "the old key and one successor");
+    assert_eq!(
+        b.js("return document.getElementById('message').hidden \
+                && document.getElementById('confirm-error').hidden;")
+            .await,
+        true,
+        "no error for a second rotation"
+    );
+
+    // Revoke the successor, confirmed with Enter twice on the focused confirm button.
+    b.hold(Some("DELETE ")).await;
+    b.click(&format!("tr[data-key-id=\"{successor}\"] button.revoke"))
+        .await;
+    b.until(
+        "the revoke confirmation, focused on its button",
+        "return document.getElementById('confirm-dialog').open \
+                && document.activeElement.id === 'confirm-ok';",
+    )
+    .await;
+    b.type_into("#confirm-ok", &format!("{ENTER}{ENTER}")).await;
+    b.holding().await;
+    let revoking = b
+        .js("return document.getElementById('confirm-ok').disabled;")
+        .await;
+    b.release().await;
+    assert_eq!(b.status_of(&successor).await, "revoked");
+    assert_eq!(b.calls("DELETE ").await, 1, "one revoke request");
+    assert_eq!(
+        revoking, true,
+        "the confirm button is disabled while revoking"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('confirm-dialog').open \
+                || document.getElementById('confirm-ok').disabled;")
+            .await,
+        false,
+        "the answer closes the dialog and re-enables its button"
+    );
+    b.client.clone().close().await.expect("close the session");
+}
+
+#[tokio::test]
+async fn a_slow_older_listing_never_replaces_a_newer_one() {
+    let s = stack("listingrace").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    // More active keys than one page (50) holds, and one revoked key.
+    for _ in 0..52 {
+        s.app.seed("alice", &["podcasts:read"]).await;
+    }
+    let gone = s.app.seed("bob", &["podcasts:read"]).await;
+    let gone = gone.id.as_str().to_owned();
+    let r = s
+        .send(
+            "DELETE",
+            &format!("/api/v1/auth/api-keys/{gone}"),
+            &[("X-API-Key", &admin)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    testkit::settle(&s.app.state.store).await;
+    let b = Browser::start("listingrace").await;
+    sign_in(&b, &s, &admin).await;
+    assert_eq!(b.row_ids().await.len(), 50, "the first page");
+
+    // Active, then revoked; the answer for "active" arrives last.
+    b.hold(Some("status=active")).await;
+    b.filter("active").await;
+    b.holding().await;
+    b.hold(None).await;
+    b.filter("revoked").await;
+    b.until(
+        "the revoked listing",
+        &format!(
+            "return document.getElementById('key-rows').children.length === 1 && \
+             document.querySelector('tr[data-key-id=\"{gone}\"]') !== null;"
+        ),
+    )
+    .await;
+    b.release().await;
+    b.screenshot("console-listing-race").await;
+    assert_eq!(
+        b.row_ids().await,
+        [gone.as_str()],
+        "the newer (revoked) listing stays"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('more').hidden;").await,
+        true,
+        "no \"Load more\" of the older listing"
+    );
+
+    // "Load more" of all keys, answered after the revoked listing replaced it: dropped.
+    b.filter("").await;
+    b.until(
+        "the first page of all keys",
+        "return document.getElementById('key-rows').children.length === 50 && \
+         !document.getElementById('more').hidden;",
+    )
+    .await;
+    b.hold(Some("cursor=")).await;
+    b.click("#more").await;
+    b.holding().await;
+    b.hold(None).await;
+    b.filter("revoked").await;
+    b.until(
+        "the revoked listing",
+        "return document.getElementById('key-rows').children.length === 1;",
+    )
+    .await;
+    b.release().await;
+    assert_eq!(
+        b.row_ids().await,
+        [gone.as_str()],
+        "the page of the older listing is not appended"
+    );
+
+    // And "Load more" of the latest listing still works, once however often it is clicked.
+    b.filter("").await;
+    b.until(
+        "the first page of all keys",
+        "return document.getElementById('key-rows').children.length === 50 && \
+         !document.getElementById('more').hidden;",
+    )
+    .await;
+    let pages = b.calls("cursor=").await;
+    b.hold(Some("cursor=")).await;
+    b.click("#more").await;
+    b.click("#more").await;
+    b.holding().await;
+    b.release().await;
+    let ids = b.row_ids().await;
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((ids.len(), unique.len()), (54, 54), "every key once");
+    assert_eq!(
+        b.calls("cursor=").await,
+        pages + 1,
+        "one request for the next page"
     );
     b.client.clone().close().await.expect("close the session");
 }
