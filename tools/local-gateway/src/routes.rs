@@ -1,17 +1,21 @@
 //! The routes of `infra/openapi.yaml` (the document the template builds the API from), read
 //! from the document itself, and API Gateway's way
 //! of matching a request to one: per path segment, a literal beats `{var}`, which beats a
-//! greedy `{var+}`; then the method, else the resource's ANY method.
+//! greedy `{var+}`; then the method, else the resource's ANY method
+//! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html#api-gateway-proxy-resource>).
 
+use percent_encoding::percent_decode_str;
 use serde_yaml::Value;
+
+use crate::proxy::{self, HeaderMapping};
 
 /// Where a matched route sends the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Integration {
     /// A Lambda proxy integration, by the template's function logical id.
     Lambda(String),
-    /// The podcast backend (`HTTP_PROXY`).
-    HttpProxy,
+    /// The podcast backend (`HTTP_PROXY`), with the integration's header mappings.
+    HttpProxy(Vec<HeaderMapping>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +64,14 @@ pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
             let integration = match integration["type"].as_str() {
                 Some("aws_proxy") => {
                     let uri = integration["uri"]["Fn::Sub"].as_str().unwrap_or_default();
-                    let function = uri
-                        .split("functions/${")
-                        .nth(1)
-                        .and_then(|rest| rest.split(".Arn}").next())
+                    let function = function_of(uri)
                         .ok_or_else(|| format!("openapi: {method} {path}: no function in {uri}"))?;
                     Integration::Lambda(function.to_owned())
                 }
-                Some("http_proxy") => Integration::HttpProxy,
+                Some("http_proxy") => Integration::HttpProxy(
+                    proxy::header_mappings(&integration["requestParameters"])
+                        .map_err(|e| format!("openapi: {method} {path}: {e}"))?,
+                ),
                 other => return Err(format!("openapi: {method} {path}: integration {other:?}")),
             };
             let authorized = op["security"]
@@ -85,6 +89,25 @@ pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
         });
     }
     Ok(resources)
+}
+
+/// The logical id of the REQUEST authorizer's function (`PodkeysAuthorizer`).
+pub fn authorizer_function(document: &str) -> Result<String, String> {
+    let t: Value = serde_yaml::from_str(document).map_err(|e| format!("openapi: {e}"))?;
+    let uri = &t["components"]["securitySchemes"]["PodkeysAuthorizer"]["x-amazon-apigateway-authorizer"]
+        ["authorizerUri"]["Fn::Sub"];
+    uri.as_str()
+        .and_then(function_of)
+        .map(str::to_owned)
+        .ok_or_else(|| "openapi: PodkeysAuthorizer names no function".to_owned())
+}
+
+/// `FunctionName` in `…/functions/${FunctionName.Arn}/invocations`.
+fn function_of(uri: &str) -> Option<&str> {
+    uri.split("functions/${")
+        .nth(1)
+        .and_then(|rest| rest.split(".Arn}").next())
+        .filter(|f| !f.is_empty())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,37 +172,13 @@ pub fn route<'a>(resources: &'a [Resource], method: &str, path: &str) -> Option<
     // Path parameters arrive URL-decoded.
     let path_parameters = params
         .into_iter()
-        .map(|(k, v)| (k, percent_decode(&v)))
+        .map(|(k, v)| (k, percent_decode_str(&v).decode_utf8_lossy().into_owned()))
         .collect();
     Some(Matched {
         resource,
         operation,
         path_parameters,
     })
-}
-
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).and_then(|&c| hex(c)),
-            b.get(i + 2).and_then(|&c| hex(c)),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -190,13 +189,20 @@ mod tests {
         from_openapi(OPENAPI).expect("the document parses")
     }
 
-    fn target(method: &str, path: &str) -> Option<(String, Integration)> {
+    /// The resource and where it goes: a function's logical id, or `backend`.
+    fn target(method: &str, path: &str) -> Option<(String, String)> {
         let r = resources();
-        route(&r, method, path).map(|m| (m.resource.path.clone(), m.operation.integration.clone()))
+        route(&r, method, path).map(|m| {
+            let to = match &m.operation.integration {
+                Integration::Lambda(f) => f.clone(),
+                Integration::HttpProxy(_) => "backend".to_owned(),
+            };
+            (m.resource.path.clone(), to)
+        })
     }
 
-    fn lambda(f: &str) -> Integration {
-        Integration::Lambda(f.to_owned())
+    fn lambda(f: &str) -> String {
+        f.to_owned()
     }
 
     #[test]
@@ -260,15 +266,15 @@ mod tests {
                 "GET",
                 "/api/v1/auth/me/x",
                 "/{proxy+}",
-                Integration::HttpProxy,
+                "backend".to_owned(),
             ),
             (
                 "GET",
                 "/api/v1/podcasts/42",
                 "/{proxy+}",
-                Integration::HttpProxy,
+                "backend".to_owned(),
             ),
-            ("POST", "/api/data/x", "/{proxy+}", Integration::HttpProxy),
+            ("POST", "/api/data/x", "/{proxy+}", "backend".to_owned()),
         ];
         for (method, path, resource, integration) in cases {
             assert_eq!(
@@ -286,6 +292,35 @@ mod tests {
     }
 
     #[test]
+    fn the_authorizer_is_the_documents_function() {
+        assert_eq!(
+            authorizer_function(OPENAPI).as_deref(),
+            Ok("AuthorizerFunction")
+        );
+        let cases = [
+            "paths: {}",
+            "components: {securitySchemes: {PodkeysAuthorizer: {}}}",
+            "{components: {securitySchemes: {PodkeysAuthorizer: {x-amazon-apigateway-authorizer: \
+             {authorizerUri: {Fn::Sub: 'arn:lambda:path/functions/${.Arn}/invocations'}}}}}}",
+        ];
+        for document in cases {
+            assert!(authorizer_function(document).is_err(), "{document}");
+        }
+    }
+
+    #[test]
+    fn the_podcast_backend_integration_maps_the_podkeys_headers() {
+        let r = resources();
+        let m = route(&r, "GET", "/api/v1/podcasts/1").expect("routed");
+        let Integration::HttpProxy(mappings) = &m.operation.integration else {
+            panic!("not the backend: {:?}", m.operation.integration);
+        };
+        for name in ["x-podkeys-owner-id", "x-podkeys-key-id", "x-podkeys-scopes"] {
+            assert!(mappings.iter().any(|h| h.name == name), "{name}");
+        }
+    }
+
+    #[test]
     fn path_parameters_are_decoded() {
         let r = resources();
         let m = route(&r, "GET", "/api/v1/auth/api-keys/key%2Fx").expect("matched");
@@ -297,6 +332,11 @@ mod tests {
         assert_eq!(
             m.path_parameters,
             vec![("proxy".to_owned(), "api/v1/podcasts/a b/c".to_owned())]
+        );
+        let m = route(&r, "GET", "/api/v1/podcasts/%FF%2").expect("matched");
+        assert_eq!(
+            m.path_parameters,
+            vec![("proxy".to_owned(), "api/v1/podcasts/\u{FFFD}%2".to_owned())]
         );
     }
 
@@ -310,11 +350,12 @@ mod tests {
             assert_eq!(m.operation.method, route_.method);
             assert!(m.operation.authorized);
         }
-        // Only the site function's pages are public.
+        // Only the site function's pages and the assertion keys (SPEC §15) are public.
         for res in &r {
             for o in &res.operations {
-                let site = o.integration == Integration::Lambda("SiteFunction".into());
-                assert_eq!(!o.authorized, site, "{} {}", o.method, res.path);
+                let public = o.integration == Integration::Lambda("SiteFunction".into())
+                    || res.path == "/.well-known/jwks.json";
+                assert_eq!(!o.authorized, public, "{} {}", o.method, res.path);
             }
         }
         let m = route(&r, "GET", "/console/console.js").expect("routed");
