@@ -38,20 +38,21 @@ async fn main() -> ExitCode {
             }
         },
     };
+    // The gateway's listener first: the echo backend fetches the API's public keys from it.
+    let listener = match TcpListener::bind((args.addr.as_str(), args.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "local-gateway: cannot listen on {}:{}: {e}",
+                args.addr, args.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let backend = match args.podcast_backend_url {
         Some(url) => url,
-        None => match TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => {
-                let url = match listener.local_addr() {
-                    Ok(a) => format!("http://{a}"),
-                    Err(e) => {
-                        eprintln!("local-gateway: echo backend: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                };
-                tokio::spawn(echo::serve(listener));
-                url
-            }
+        None => match echo_backend(&listener).await {
+            Ok(url) => url,
             Err(e) => {
                 eprintln!("local-gateway: echo backend: {e}");
                 return ExitCode::FAILURE;
@@ -65,16 +66,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind((args.addr.as_str(), args.port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "local-gateway: cannot listen on {}:{}: {e}",
-                args.addr, args.port
-            );
-            return ExitCode::FAILURE;
-        }
-    };
     eprintln!(
         "local-gateway: serving on http://{}:{} (podcast backend {backend})",
         args.addr, args.port
@@ -84,4 +75,14 @@ async fn main() -> ExitCode {
         _ = tokio::signal::ctrl_c() => eprintln!("local-gateway: stopping"),
     }
     ExitCode::SUCCESS
+}
+
+/// Starts the echo backend on a free port; it verifies assertions with the keys of the
+/// gateway listening on `gateway`.
+async fn echo_backend(gateway: &TcpListener) -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let gateway = format!("http://{}", gateway.local_addr()?);
+    tokio::spawn(async move { echo::serve_for(listener, &gateway).await });
+    Ok(url)
 }
