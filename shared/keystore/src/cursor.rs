@@ -1,7 +1,9 @@
-//! Opaque list cursors. A cursor names the last key of a page and the listing it belongs to;
-//! it is refused for any other listing, so editing one cannot reach another owner's keys.
+//! Opaque list cursors. A cursor names a position in a listing (the last key a page returned,
+//! or the last key a status-filtered page evaluated) and the listing it belongs to; it is
+//! refused for any other listing, so editing one cannot reach another owner's keys.
 
 use apikey::{KeyHash, OwnerId, Timestamp};
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -21,8 +23,31 @@ const VERSION: &str = "1";
 /// Longest cursor we will decode; real ones are under 300 characters.
 const MAX_LEN: usize = 512;
 
+/// The position just after `last`, a key the page returned.
 pub(crate) fn encode(listing: &Listing, last: &KeyRecord) -> String {
-    let (created, hash) = (last.created_at.epoch_secs(), last.hash.to_hex());
+    encode_at(listing, last.created_at, &last.hash)
+}
+
+/// The position just after the item DynamoDB evaluated last (`LastEvaluatedKey` of a query on
+/// either index: the index keys plus the table's `pk`), whether or not the filter kept it.
+pub(crate) fn encode_evaluated(listing: &Listing, last: &Item) -> Result<String, StoreError> {
+    let created = match last.get("created_at") {
+        Some(AttributeValue::N(v)) => v
+            .parse::<i64>()
+            .map(Timestamp::from_epoch_secs)
+            .map_err(|_| StoreError::corrupt("LastEvaluatedKey: created_at is not a number"))?,
+        _ => return Err(StoreError::corrupt("LastEvaluatedKey without created_at")),
+    };
+    let hash = match last.get(PK) {
+        Some(AttributeValue::S(v)) => KeyHash::parse_hex(v)
+            .map_err(|_| StoreError::corrupt("LastEvaluatedKey: pk is not a key hash"))?,
+        _ => return Err(StoreError::corrupt("LastEvaluatedKey without pk")),
+    };
+    Ok(encode_at(listing, created, &hash))
+}
+
+fn encode_at(listing: &Listing, created: Timestamp, hash: &KeyHash) -> String {
+    let (created, hash) = (created.epoch_secs(), hash.to_hex());
     // Owner ids cannot contain spaces, so space-separated fields parse back unambiguously.
     let plain = match listing {
         Listing::Owner(owner) => format!("{VERSION} o {created} {hash} {owner}"),
