@@ -3,6 +3,10 @@
 # once), and the local API Gateway with the functions in-process, until Ctrl-C.
 #   PODKEYS_PORT (3000), DYNAMODB_PORT (8000), TABLE_NAME (podkeys), KEY_PREFIX (pod)
 #   PODCAST_BACKEND_URL: a real podcast backend instead of the built-in echo backend
+#     (http:// only on loopback)
+# Every other configuration variable of the functions passes straight through to them, as on
+# Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
+# ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, RUST_LOG (README, Configuration).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

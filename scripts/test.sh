@@ -29,6 +29,8 @@ trap 'scripts/dynamodb-local.sh stop "$DDB_PID"' EXIT
 export PODKEYS_TEST_DYNAMODB
 
 step "cargo test (DynamoDB Local on port $DDB_PORT)"
+# The functions' own binaries too: tests/api/log_levels.rs runs them as Lambda would.
+cargo build --quiet --workspace --bins
 cargo test --quiet --workspace --all-targets
 # Doc tests are not part of --all-targets.
 cargo test --quiet --workspace --doc

@@ -20,7 +20,10 @@ fn main() {
 
     let swagger = root.join("web/node_modules/swagger-ui-dist");
     let files = ["swagger-ui-bundle.js", "swagger-ui.css"];
-    println!("cargo:rerun-if-changed={}", root.join("web/package-lock.json").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("web/package-lock.json").display()
+    );
     if !files.iter().all(|f| swagger.join(f).is_file()) {
         install_web_files(&root);
     }
@@ -50,7 +53,10 @@ fn install_web_files(root: &Path) {
 fn copy(from: &Path, to: &Path) {
     println!("cargo:rerun-if-changed={}", from.display());
     if let Err(e) = std::fs::copy(from, to) {
-        eprintln!("{}: {e} (run `scripts/web.sh` to install the npm files)", from.display());
+        eprintln!(
+            "{}: {e} (run `scripts/web.sh` to install the npm files)",
+            from.display()
+        );
         std::process::exit(1);
     }
 }

@@ -195,3 +195,80 @@ async fn parallel_creates_give_distinct_working_keys() {
     }
     assert_eq!(keys.len(), 50);
 }
+
+/// SPEC §2: a non-admin key cannot mint a key that outlives itself, so a leaked key (or one
+/// in its rotation grace) cannot give itself a longer-lived successor. Admins are exempt.
+#[tokio::test]
+async fn a_key_cannot_create_a_key_that_outlives_it() {
+    let app = App::new("outlive").await;
+    let now = Timestamp::now();
+    let (_, caller) = app
+        .seed_with("alice", &["*"], now, Some(now.plus_days(10)))
+        .await;
+    for body in [
+        json!({"name": "forever"}),
+        json!({"name": "longer", "expires_in_days": 11}),
+    ] {
+        let before = app.items().await;
+        let resp = app.call(&Event::create(body.clone()).by(&caller)).await;
+        resp.assert_error(403, "forbidden");
+        assert!(resp.text.contains("outlives"), "{}", resp.text);
+        assert_eq!(app.items().await, before, "{body}");
+    }
+    let shorter = app
+        .call(&Event::create(json!({"name": "ok", "expires_in_days": 9})).by(&caller))
+        .await;
+    assert_eq!(shorter.status, 201, "{}", shorter.text);
+
+    let (_, admin) = app
+        .seed_with("root", &["admin"], now, Some(now.plus_days(1)))
+        .await;
+    let forever = app
+        .call(&Event::create(json!({"name": "admin made"})).by(&admin))
+        .await;
+    assert_eq!(forever.status, 201, "{}", forever.text);
+}
+
+/// SPEC §2: at most MAX_ACTIVE_KEYS_PER_OWNER active keys; revoked and expired ones do not
+/// count, and the refusal writes nothing.
+#[tokio::test]
+async fn an_owner_at_the_active_key_limit_gets_409_key_limit_reached() {
+    let mut app = App::new("keylimit").await;
+    app.state.config.max_active_keys_per_owner = 3;
+    let now = Timestamp::now();
+    let caller = app.seed("alice", &["*"]).await;
+    app.seed_with(
+        "alice",
+        &["*"],
+        now.plus_secs(-100),
+        Some(now.plus_secs(-1)),
+    )
+    .await;
+    let revoked = app.seed("alice", &["*"]).await;
+    let revoke = app
+        .call(&Event::revoke(revoked.id.as_str()).by(&caller))
+        .await;
+    assert_eq!(revoke.status, 200);
+    app.seed("alice", &["*"]).await;
+    testkit::settle(&app.state.store).await;
+
+    let third = app
+        .call(&Event::create(json!({"name": "third"})).by(&caller))
+        .await;
+    assert_eq!(third.status, 201, "{}", third.text);
+    testkit::settle(&app.state.store).await;
+    let before = app.items().await;
+    let fourth = app
+        .call(&Event::create(json!({"name": "fourth"})).by(&caller))
+        .await;
+    fourth.assert_error(409, "key_limit_reached");
+    assert!(fourth.text.contains("revoke one"), "{}", fourth.text);
+    assert_eq!(app.items().await, before);
+
+    // Another owner is not affected.
+    let bob = app.seed("bob", &["*"]).await;
+    let theirs = app
+        .call(&Event::create(json!({"name": "bob's"})).by(&bob))
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.text);
+}

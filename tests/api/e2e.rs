@@ -53,13 +53,15 @@ impl Reply {
 
 pub(crate) async fn stack(label: &str) -> Stack {
     let app = App::new(label).await;
-    let echo_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let backend = format!("http://{}", echo_listener.local_addr().expect("addr"));
-    tokio::spawn(echo::serve(echo_listener));
-    let gateway =
-        LocalGateway::new(Functions::InProcess(app.state.clone()), &backend).expect("template");
+    // The gateway's address first: the echo backend verifies assertions with its JWKS.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let echo_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let backend = format!("http://{}", echo_listener.local_addr().expect("addr"));
+    let gateway_url = base.clone();
+    tokio::spawn(async move { echo::serve_for(echo_listener, &gateway_url).await });
+    let gateway =
+        LocalGateway::new(Functions::InProcess(app.state.clone()), &backend).expect("template");
     tokio::spawn(Arc::new(gateway).serve(listener));
     Stack {
         app,
@@ -184,7 +186,8 @@ async fn a_client_creates_lists_uses_and_revokes_keys_over_http() {
     let staging = key_of(&created);
 
     // Authorization: Bearer with a description.
-    let body = json!({"name": "phone", "description": "AntennaPod on my phone", "scopes": ["podcasts:read"]}).to_string();
+    // Within the staging key's own 90 days: a key cannot mint one that outlives it.
+    let body = json!({"name": "phone", "description": "AntennaPod on my phone", "scopes": ["podcasts:read"], "expires_in_days": 30}).to_string();
     let bearer = s
         .send(
             "POST",
@@ -206,7 +209,7 @@ async fn a_client_creates_lists_uses_and_revokes_keys_over_http() {
                 ("X-API-Key", &staging),
                 ("Content-Type", "application/x-www-form-urlencoded"),
             ],
-            Some(r#"{"name":"curl","scopes":["keys:read"]}"#),
+            Some(r#"{"name":"curl","scopes":["keys:read"],"expires_in_days":7}"#),
         )
         .await;
     assert_eq!(curl.status, 201, "{}", curl.text);
@@ -346,6 +349,49 @@ async fn the_backend_gets_identity_headers_and_never_the_key() {
         "the key reached the backend: {}",
         reply.text
     );
+    assert_eq!(echoed["headers"]["x-api-key"], "redacted");
+    // The echo backend verified the assertion against the gateway's JWKS, as a backend should.
+    let claims = &echoed["verified_assertion"];
+    assert_eq!(claims["sub"], "alice", "{}", reply.text);
+    assert_eq!(claims["key_id"], record.id.as_str());
+    assert_eq!(claims["scopes"], json!(["podcasts:read", "podcasts:write"]));
+    assert_eq!(claims["aud"], "podcast-backend");
+    assert_eq!(claims["iss"], s.base());
+}
+
+/// SPEC §15: what a client sends under podkeys' header names, in any letter case, never
+/// reaches the backend; the assertion still names the real caller.
+#[tokio::test]
+async fn forged_podkeys_headers_change_nothing_the_backend_sees() {
+    let s = stack("e2eforged").await;
+    let (key, record) = s.app.seed_key("alice", &["podcasts:read"]).await;
+    let reply = s
+        .send(
+            "GET",
+            "/api/v1/podcasts/42",
+            &[
+                ("X-API-Key", &key),
+                ("x-podkeys-owner-id", "victim"),
+                ("X-PODKEYS-SCOPES", "* admin"),
+                ("X-Podkeys-Key-Id", "key_forgedforgedforged"),
+                (
+                    "X-Podkeys-Assertion",
+                    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ2aWN0aW0ifQ.",
+                ),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(!reply.text.contains("victim"), "{}", reply.text);
+    assert!(!reply.text.contains("forged"), "{}", reply.text);
+    assert_eq!(reply.body["headers"]["x-podkeys-owner-id"], "alice");
+    assert_eq!(
+        reply.body["headers"]["x-podkeys-key-id"],
+        record.id.as_str()
+    );
+    assert_eq!(reply.body["verified_assertion"]["sub"], "alice");
+    assert_eq!(reply.body["verified_assertion"]["admin"], false);
 }
 
 #[tokio::test]

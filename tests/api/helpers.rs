@@ -29,10 +29,8 @@ impl App {
     pub async fn with_prefix(label: &str, key_prefix: KeyPrefix) -> Self {
         let store = testkit::fresh_store(label).await;
         let config = Config {
-            table_name: store.table().to_owned(),
             key_prefix,
-            retention: Duration::from_secs(30 * 86_400),
-            last_used_interval: Duration::from_secs(60),
+            ..Config::for_table(store.table())
         };
         Self {
             state: State::new(store, config),
@@ -45,10 +43,8 @@ impl App {
     pub fn offline() -> Self {
         let client = keystore::client::local("http://127.0.0.1:9", Default::default());
         let config = Config {
-            table_name: "unreachable".into(),
-            key_prefix: KeyPrefix::default(),
             retention: Duration::from_secs(86_400),
-            last_used_interval: Duration::from_secs(60),
+            ..Config::for_table("unreachable")
         };
         Self {
             state: State::new(keystore::KeyStore::new(client, "unreachable"), config),
@@ -97,6 +93,20 @@ impl App {
         event: &Event,
     ) -> Result<authorizer::Response, authorizer::AuthError> {
         authorizer::handler(&self.state, event.0.clone()).await
+    }
+
+    /// Checks an assertion as a backend would: against the JWKS list-keys serves.
+    pub async fn verify_assertion(&self, token: &str) -> assertion::Claims {
+        let jwks = self.call(&Event::jwks()).await;
+        assert_eq!(jwks.status, 200, "{}", jwks.body);
+        let jwks = assertion::Jwks::from_json(&jwks.body.to_string()).expect("a JWKS");
+        assertion::verify(
+            token,
+            &jwks,
+            "podcast-backend",
+            Timestamp::now().epoch_secs(),
+        )
+        .unwrap_or_else(|e| panic!("assertion does not verify: {e}"))
     }
 
     fn remember(&self, key: &str) {
@@ -224,6 +234,11 @@ impl Event {
         Self::fixture("me.json")
     }
 
+    /// The public JWKS: no authorizer context.
+    pub fn jwks() -> Self {
+        Self::fixture("jwks.json")
+    }
+
     fn context(&mut self) -> &mut Value {
         &mut self.0["requestContext"]
     }
@@ -236,6 +251,7 @@ impl Event {
             "key_id": key.id.as_str(),
             "scopes": key.scopes.to_spaced(),
             "admin": if key.scopes.is_admin() { "true" } else { "false" },
+            "expires_at": key.expires_at.map(|t| t.epoch_secs().to_string()).unwrap_or_default(),
             "integrationLatency": 3,
         });
         self

@@ -77,6 +77,15 @@ fn every_key_route_is_in_the_template_behind_the_authorizer_on_its_function() {
             route.method,
             route.resource
         );
+        if routes::PUBLIC.contains(&route.resource) {
+            assert_eq!(
+                op["security"],
+                Value::Sequence(vec![]),
+                "{} is public",
+                route.resource
+            );
+            continue;
+        }
         assert_eq!(
             op["security"][0]["PodkeysAuthorizer"],
             Value::Sequence(vec![]),
@@ -212,9 +221,11 @@ fn the_podcast_backend_gets_identity_headers_and_never_the_callers_key() {
         ("X-Podkeys-Owner-Id", "context.authorizer.owner_id"),
         ("X-Podkeys-Key-Id", "context.authorizer.key_id"),
         ("X-Podkeys-Scopes", "context.authorizer.scopes"),
-        ("X-API-Key", "''"),
-        ("Api-Key", "''"),
-        ("Authorization", "''"),
+        ("X-Podkeys-Assertion", "context.authorizer.assertion"),
+        // A static value AWS documents (in single quotes), never the caller's key.
+        ("X-API-Key", "'redacted'"),
+        ("Api-Key", "'redacted'"),
+        ("Authorization", "'redacted'"),
     ] {
         assert_eq!(
             params[format!("integration.request.header.{header}").as_str()],
@@ -224,26 +235,72 @@ fn the_podcast_backend_gets_identity_headers_and_never_the_callers_key() {
     }
 }
 
+/// SPEC §4: no authorizer caching, so no parameter that could turn it on, and no identity
+/// source (requests with any one of the three headers, or none, reach the authorizer).
 #[test]
-fn the_authorizer_checks_every_request_by_default() {
+fn the_authorizer_checks_every_request_and_caching_cannot_be_turned_on() {
     let t = template();
-    assert_eq!(
-        t["Parameters"]["AuthorizerCacheTtl"]["Default"].as_u64(),
-        Some(0)
+    let parameters = t["Parameters"].as_mapping().expect("parameters");
+    assert!(
+        parameters
+            .keys()
+            .all(|k| !k.as_str().unwrap_or_default().contains("Cache")),
+        "{:?}",
+        parameters.keys().collect::<Vec<_>>()
     );
     let api = api(&t);
     let authorizer = &api["components"]["securitySchemes"]["PodkeysAuthorizer"]["x-amazon-apigateway-authorizer"];
     assert_eq!(authorizer["type"], "request");
+    assert_eq!(authorizer["authorizerResultTtlInSeconds"].as_u64(), Some(0));
+    assert!(authorizer.get("identitySource").is_none());
+}
+
+/// SPEC §4/§15: log levels stop at debug, backends are https, every function's logs have a
+/// retention, and the authorizer may write last_used_at and nothing else.
+#[test]
+fn the_template_keeps_keys_out_of_logs_and_limits_what_the_authorizer_may_write() {
+    let t = template();
+    let levels = &t["Parameters"]["LogLevel"]["AllowedValues"];
     assert_eq!(
-        authorizer["authorizerResultTtlInSeconds"]["Ref"],
-        "AuthorizerCacheTtl"
+        levels,
+        &serde_yaml::from_str::<Value>("[error, warn, info, debug]").expect("yaml")
     );
-    // No identity source unless caching is on: requests with any one of the three headers
-    // reach the authorizer.
-    assert_eq!(authorizer["identitySource"]["Fn::If"][0], "CacheEnabled");
     assert_eq!(
-        authorizer["identitySource"]["Fn::If"][2]["Ref"],
-        "AWS::NoValue"
+        t["Parameters"]["PodcastBackendUrl"]["AllowedPattern"],
+        "https://.+"
+    );
+    let resources = t["Resources"].as_mapping().expect("resources");
+    let functions: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter_map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(functions.len(), 5);
+    for function in functions {
+        let group = resources
+            .values()
+            .find(|r| {
+                r["Type"] == "AWS::Logs::LogGroup"
+                    && r["Properties"]["LogGroupName"]["Fn::Sub"]
+                        == format!("/aws/lambda/${{{function}}}").as_str()
+            })
+            .unwrap_or_else(|| panic!("{function} has no log group"));
+        assert_eq!(
+            group["Properties"]["RetentionInDays"]["Ref"],
+            "LogRetentionDays"
+        );
+    }
+    let statements =
+        &t["Resources"]["AuthorizerFunction"]["Properties"]["Policies"][0]["Statement"];
+    let update = statements
+        .as_sequence()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Action"] == "dynamodb:UpdateItem")
+        .expect("an UpdateItem statement");
+    assert_eq!(
+        update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"],
+        serde_yaml::from_str::<Value>("[pk, last_used_at, revoked_at]").expect("yaml")
     );
 }
 
@@ -284,8 +341,15 @@ fn the_public_pages_skip_the_authorizer_and_only_they_do() {
         let path = path.as_str().expect("path");
         for (method, op) in item.as_mapping().expect("operations") {
             let public = op["security"] == Value::Sequence(vec![]);
-            assert_eq!(public, PUBLIC.contains(&path), "{method:?} {path}");
-            if public {
+            let expected = PUBLIC.contains(&path) || routes::PUBLIC.contains(&path);
+            assert_eq!(public, expected, "{method:?} {path}");
+            if routes::PUBLIC.contains(&path) {
+                assert_eq!(
+                    integrated_function(op),
+                    "ListKeysFunction",
+                    "{method:?} {path}"
+                );
+            } else if public {
                 assert_eq!(integrated_function(op), "SiteFunction", "{method:?} {path}");
             } else {
                 assert_eq!(

@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod infra;
 mod list;
+mod log_levels;
 mod reliability;
 mod revoke;
 mod rotate;

@@ -72,7 +72,10 @@ async fn no_request_is_allowed_after_its_keys_revocation_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_storm_of_500_concurrent_creates_gives_500_distinct_working_keys() {
-    let app = Arc::new(App::new("storm").await);
+    let mut app = App::new("storm").await;
+    // 500 keys for one owner: above the default per-owner limit, which is not under test here.
+    app.state.config.max_active_keys_per_owner = 1_000;
+    let app = Arc::new(app);
     let caller = app.seed("alice", &["*"]).await;
     let tasks: Vec<_> = (0..500)
         .map(|i| {

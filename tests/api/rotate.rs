@@ -234,3 +234,33 @@ async fn another_owners_key_is_not_found_and_bad_bodies_write_nothing() {
         .assert_error(404, "not_found");
     assert_eq!(app.items().await, before);
 }
+
+/// SPEC §2: rotation may not mint a key that outlives the (non-admin) caller either.
+#[tokio::test]
+async fn a_key_cannot_rotate_another_into_a_key_that_outlives_it() {
+    let app = App::new("rotoutlive").await;
+    let now = Timestamp::now();
+    let (_, caller) = app
+        .seed_with("alice", &["*"], now, Some(now.plus_days(10)))
+        .await;
+    let (_, forever) = app.seed_with("alice", &["*"], now, None).await;
+    let (_, month) = app
+        .seed_with("alice", &["*"], now, Some(now.plus_days(30)))
+        .await;
+    for target in [&forever, &month] {
+        let before = app.items().await;
+        let resp = app
+            .call(&Event::rotate(target.id.as_str(), None).by(&caller))
+            .await;
+        resp.assert_error(403, "forbidden");
+        assert!(resp.text.contains("outlives"), "{}", resp.text);
+        assert_eq!(app.items().await, before);
+    }
+    let (_, week) = app
+        .seed_with("alice", &["*"], now, Some(now.plus_days(7)))
+        .await;
+    let ok = app
+        .call(&Event::rotate(week.id.as_str(), None).by(&caller))
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}

@@ -29,6 +29,11 @@ pub struct AuthorizerEvent {
 pub struct EventContext {
     #[serde(default)]
     pub request_id: Option<String>,
+    /// The host the client called (the API's own or a custom domain): the assertion's `iss`.
+    #[serde(default)]
+    pub domain_name: Option<String>,
+    #[serde(default)]
+    pub stage: Option<String>,
 }
 
 /// What the headers say about the key.

@@ -5,9 +5,14 @@
 //! 2. One strongly consistent `GetItem` by SHA-256: unknown → `Unauthorized`.
 //! 3. Revoked, expired, or a route needing a scope the key lacks → Deny (403) with
 //!    `error_code` in the context for the gateway response.
-//! 4. Allow with `owner_id`, `key_id`, `scopes`, `admin` and a policy covering every route the
-//!    key may call. `last_used_at` is refreshed at most once per interval.
+//! 4. Allow with `owner_id`, `key_id`, `scopes`, `admin`, `expires_at` and the signed
+//!    `assertion` (SPEC §15) in the context. `last_used_at` is refreshed at most once per
+//!    interval.
 //! 5. Any store failure or timeout → an error (500): never Allow, never a guess.
+//!
+//! The policy is always one statement for exactly the requested method ARN, Allow or Deny:
+//! authorizer caching is not offered (SPEC §4), so no decision is ever reused for another
+//! route, verb or caller.
 
 mod extract;
 pub mod policy;
@@ -15,17 +20,19 @@ pub mod policy;
 use std::time::{Duration, Instant};
 
 use apikey::{ApiKey, KeyStatus, Requirement, Timestamp, requirement};
+use assertion::SigningKey;
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use gateway::State;
+use gateway::signer::{self, Identity};
 use keystore::KeyRecord;
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
-pub use extract::{AuthorizerEvent, Presented, presented_key};
-use policy::{Effect, MethodArn, Statement};
+pub use extract::{AuthorizerEvent, EventContext, Presented, presented_key};
+use policy::{Effect, MethodArn};
 
 /// A decision is always made within this, whatever DynamoDB does (SPEC §4: 3 s).
 pub const DECISION_BUDGET: Duration = Duration::from_millis(2_800);
@@ -137,18 +144,26 @@ async fn decide(
         return reject("malformed_key");
     };
 
+    // The signing key is read only when this container has none fresh; joined with the key
+    // lookup, so it never adds a round trip of its own.
+    let now = Timestamp::now();
     let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
-    let record = match tokio::time::timeout(remaining, state.store.get_by_hash(&key.hash())).await {
-        Ok(Ok(Some(record))) => record,
-        Ok(Ok(None)) => return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None),
-        Ok(Err(e)) => return (Err(AuthError::Failed(e.into())), Outcome::Failed, None),
+    let hash = key.hash();
+    let lookup = tokio::time::timeout(remaining, async {
+        tokio::join!(state.store.get_by_hash(&hash), state.signer.key(now))
+    });
+    let (record, signing_key) = match lookup.await {
+        Ok((Ok(Some(record)), Ok(signing_key))) => (record, signing_key),
+        Ok((Ok(None), _)) => return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None),
+        Ok((Err(e), _) | (_, Err(e))) => {
+            return (Err(AuthError::Failed(e.into())), Outcome::Failed, None);
+        }
         Err(_) => {
             let e = AuthError::Failed("key lookup exceeded the decision budget".into());
             return (Err(e), Outcome::Failed, None);
         }
     };
     let key_id = Some(record.id.to_string());
-    let now = Timestamp::now();
     let refusal = match record.status(now) {
         KeyStatus::Revoked => Some(("key_revoked", "this API key has been revoked")),
         KeyStatus::Expired => Some(("key_expired", "this API key has expired")),
@@ -164,7 +179,27 @@ async fn decide(
         return (Ok(response), Outcome::Deny(code), key_id);
     }
     touch_if_stale(state, &record, now, started).await;
-    (Ok(allow(&record, arn.base)), Outcome::Allow, key_id)
+    let context = event.request_context.as_ref();
+    let identity = Identity {
+        issuer: signer::issuer(
+            state.config.assertion_issuer.as_deref(),
+            context.and_then(|c| c.domain_name.as_deref()),
+            context.and_then(|c| c.stage.as_deref()),
+        ),
+        audience: &state.config.assertion_audience,
+        owner_id: record.owner_id.as_str(),
+        key_id: record.id.as_str(),
+        scopes: record
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        admin: record.scopes.is_admin(),
+        plan: None,
+        request_id: context.and_then(|c| c.request_id.as_deref()),
+    };
+    let response = allow(&record, method_arn, &signing_key, identity, now);
+    (Ok(response), Outcome::Allow, key_id)
 }
 
 fn scope_message(scope: apikey::Scope) -> &'static str {
@@ -198,46 +233,51 @@ async fn touch_if_stale(state: &State, record: &KeyRecord, now: Timestamp, start
     }
 }
 
-fn to_iam(statements: Vec<Statement>) -> ApiGatewayCustomAuthorizerPolicy {
+/// The whole policy: one statement, exactly the requested method ARN.
+fn policy(effect: Effect, method_arn: &str) -> ApiGatewayCustomAuthorizerPolicy {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".into()];
+    statement.effect = match effect {
+        Effect::Allow => IamPolicyEffect::Allow,
+        Effect::Deny => IamPolicyEffect::Deny,
+    };
+    statement.resource = vec![method_arn.to_owned()];
     let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
     policy.version = Some("2012-10-17".into());
-    policy.statement = statements
-        .into_iter()
-        .map(|s| {
-            let mut statement = IamPolicyStatement::default();
-            statement.action = vec!["execute-api:Invoke".into()];
-            statement.effect = match s.effect {
-                Effect::Allow => IamPolicyEffect::Allow,
-                Effect::Deny => IamPolicyEffect::Deny,
-            };
-            statement.resource = s.resources;
-            statement
-        })
-        .collect();
+    policy.statement = vec![statement];
     policy
 }
 
-fn allow(record: &KeyRecord, base: &str) -> Response {
+/// Allow for exactly `method_arn`, with the caller's identity for the functions and the signed
+/// assertion for the podcast backend.
+pub fn allow(
+    record: &KeyRecord,
+    method_arn: &str,
+    signing_key: &SigningKey,
+    identity: Identity<'_>,
+    now: Timestamp,
+) -> Response {
     let mut response = Response::default();
     response.principal_id = Some(record.owner_id.to_string());
-    response.policy_document = to_iam(policy::for_scopes(base, record.scopes));
+    response.policy_document = policy(Effect::Allow, method_arn);
     response.context = json!({
         "owner_id": record.owner_id.as_str(),
         "key_id": record.id.as_str(),
         "scopes": record.scopes.to_spaced(),
         "admin": record.scopes.is_admin(),
-        // With authorizer caching on, this Allow's policy may later deny another route; API
-        // Gateway then answers ACCESS_DENIED from this cached context.
-        "error_code": "insufficient_scope",
-        "error_message": "this API key lacks the scope this route needs",
+        // Epoch seconds, empty for a key that never expires: create-key refuses a non-admin
+        // key minting a key that outlives it (SPEC §2).
+        "expires_at": record.expires_at.map(|t| t.epoch_secs().to_string()).unwrap_or_default(),
+        "assertion": signer::assert(signing_key, identity, now),
     });
     response
 }
 
-fn deny(record: &KeyRecord, method_arn: &str, code: &str, message: &str) -> Response {
+/// Deny for exactly `method_arn`, with the reason for the gateway response's body.
+pub fn deny(record: &KeyRecord, method_arn: &str, code: &str, message: &str) -> Response {
     let mut response = Response::default();
     response.principal_id = Some(record.owner_id.to_string());
-    response.policy_document = to_iam(policy::deny_one(method_arn));
+    response.policy_document = policy(Effect::Deny, method_arn);
     response.context = json!({
         "error_code": code,
         "error_message": message,

@@ -87,6 +87,7 @@ impl CreateBody {
                 "a key can only create keys with scopes it holds itself".into(),
             ));
         }
+        caller.may_mint_until(expires_at)?;
         Ok(NewKey {
             owner_id,
             name,
@@ -107,6 +108,13 @@ fn created_body(
 }
 
 async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<Body>, ApiError> {
+    let cap = state.config.max_active_keys_per_owner;
+    if state.store.count_active(&new.owner_id, now, cap).await? >= cap {
+        return Err(ApiError::KeyLimitReached(format!(
+            "this owner already holds {cap} active keys, the most this deployment allows \
+             (MAX_ACTIVE_KEYS_PER_OWNER): revoke one before creating another"
+        )));
+    }
     let prefix = &state.config.key_prefix;
     for _ in 0..CREATE_ATTEMPTS {
         let (key, record) =
@@ -182,6 +190,7 @@ async fn rotate(
         return Err(StoreError::NotActive.into());
     }
     let new = old.successor(now);
+    caller.may_mint_until(new.expires_at)?;
     let (key, record) = KeyRecord::issue(&state.config.key_prefix, new, now)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let rotation = state.store.rotate(&old, &record, grace, now).await?;

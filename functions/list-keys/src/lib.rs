@@ -1,5 +1,6 @@
 //! `GET /api/v1/auth/api-keys` (a page of keys), `GET /api/v1/auth/api-keys/{id}` (one key)
 //! and `GET /api/v1/auth/me` (the calling key). Users see their own keys; admins see all.
+//! Also the public `GET /.well-known/jwks.json`: the keys that verify the assertion.
 
 use apikey::{Scope, Timestamp};
 use gateway::routes::{self, Function};
@@ -16,6 +17,9 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 
 async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
     let route = gateway::route(&req, &routes::served_by(Function::ListKeys))?;
+    if route.resource == routes::JWKS {
+        return jwks(state).await;
+    }
     let caller = Caller::from_request(&req)?;
     let now = Timestamp::now();
     match route.resource {
@@ -141,4 +145,29 @@ async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<B
         key: KeyObject::new(&record, now),
     };
     Ok(gateway::json(StatusCode::OK, &body))
+}
+
+/// The JWKS a backend verifies assertions with: every published key, rotated-out ones
+/// included until retired. Cacheable for five minutes (a backend that meets an unknown `kid`
+/// fetches it again).
+async fn jwks(state: &State) -> Result<Response<Body>, ApiError> {
+    let keys = state.signer.store().public_keys().await?;
+    let jwks = assertion::Jwks {
+        keys: keys
+            .iter()
+            .filter_map(|k| {
+                let jwk = assertion::Jwk {
+                    x: Some(k.x.clone()),
+                    ..assertion::Jwk::ed25519(&[])
+                };
+                Some(jwk.with_kid(&k.kid)).filter(|j| j.thumbprint() == k.kid)
+            })
+            .collect(),
+    };
+    let mut response = gateway::json(StatusCode::OK, &jwks);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
 }

@@ -1,6 +1,6 @@
 //! Who is calling, as the authorizer established it.
 
-use apikey::{KeyId, OwnerId, Scope, ScopeSet};
+use apikey::{KeyId, OwnerId, Scope, ScopeSet, Timestamp};
 use keystore::Access;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -15,6 +15,9 @@ pub struct Caller {
     pub owner_id: OwnerId,
     pub key_id: KeyId,
     pub scopes: ScopeSet,
+    /// When the calling key stops working (`expires_at`, epoch seconds; empty or absent for a
+    /// key that never expires).
+    pub expires_at: Option<Timestamp>,
 }
 
 const UNWIRED: &str = "request was not authorized";
@@ -41,11 +44,16 @@ impl Caller {
                 Value::String(s) if s == "false" => false,
                 _ => return None,
             };
+            let expires_at = match text("expires_at") {
+                None | Some("") => None,
+                Some(t) => Some(Timestamp::from_epoch_secs(t.parse().ok()?)),
+            };
             // `admin` restates the scopes; a disagreement means a tampered or broken context.
             (admin == scopes.is_admin()).then_some(Self {
                 owner_id,
                 key_id,
                 scopes,
+                expires_at,
             })
         })();
         parsed.ok_or(ApiError::Unauthorized(UNWIRED))
@@ -73,6 +81,23 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::InsufficientScope(scope.as_str()))
+        }
+    }
+
+    /// The minting rule (SPEC §2): a non-admin key may not create or rotate into a key that
+    /// outlives it, so a leaked key, or one in its rotation grace, cannot mint itself a
+    /// longer-lived successor. `expires_at` is the new key's (`None`: never expires).
+    pub fn may_mint_until(&self, expires_at: Option<Timestamp>) -> Result<(), ApiError> {
+        let Some(limit) = self.expires_at.filter(|_| !self.is_admin()) else {
+            return Ok(());
+        };
+        match expires_at {
+            Some(t) if t <= limit => Ok(()),
+            _ => Err(ApiError::Forbidden(format!(
+                "a key cannot create a key that outlives itself: this key expires at {}, so \
+                 the new key must expire by then (set expires_in_days), or ask an admin",
+                limit.to_rfc3339()
+            ))),
         }
     }
 

@@ -11,7 +11,20 @@ pub struct Config {
     pub key_prefix: KeyPrefix,
     pub retention: Duration,
     pub last_used_interval: Duration,
+    /// The assertion signing keys' table (`SIGNING_TABLE_NAME`, default `<TABLE_NAME>-signing`).
+    pub signing_table_name: String,
+    /// `aud` of every assertion (`ASSERTION_AUDIENCE`, default `podcast-backend`).
+    pub assertion_audience: String,
+    /// `iss` of every assertion when set (`ASSERTION_ISSUER`); else derived from the request.
+    pub assertion_issuer: Option<String>,
+    /// Most active keys one owner may hold (`MAX_ACTIVE_KEYS_PER_OWNER`, default 100).
+    pub max_active_keys_per_owner: usize,
 }
+
+pub const DEFAULT_AUDIENCE: &str = "podcast-backend";
+pub const DEFAULT_MAX_ACTIVE_KEYS: usize = 100;
+/// Above this the per-owner count would cost more than a page of reads per create.
+pub const MAX_MAX_ACTIVE_KEYS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -21,6 +34,8 @@ pub enum ConfigError {
     Prefix(String),
     #[error("{0} must be a whole number (got {1:?})")]
     NotANumber(&'static str, String),
+    #[error("{0} is invalid ({1:?}): {2}")]
+    Invalid(&'static str, String, &'static str),
 }
 
 impl Config {
@@ -40,13 +55,86 @@ impl Config {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| ConfigError::NotANumber(name, v)),
         };
+        let audience = get("ASSERTION_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+        if audience.is_empty() || audience.len() > 256 || audience.chars().any(char::is_control) {
+            return Err(ConfigError::Invalid(
+                "ASSERTION_AUDIENCE",
+                audience,
+                "1-256 characters, no control characters",
+            ));
+        }
+        let issuer = get("ASSERTION_ISSUER").filter(|i| !i.is_empty());
+        if let Some(iss) = &issuer
+            && !(iss.starts_with("https://") || is_loopback_url(iss))
+        {
+            return Err(ConfigError::Invalid(
+                "ASSERTION_ISSUER",
+                iss.clone(),
+                "an https:// URL (http:// only on loopback)",
+            ));
+        }
+        let max_keys = number("MAX_ACTIVE_KEYS_PER_OWNER", DEFAULT_MAX_ACTIVE_KEYS as u64)?;
+        let max_active_keys_per_owner = match usize::try_from(max_keys) {
+            Ok(n @ 1..=MAX_MAX_ACTIVE_KEYS) => n,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "MAX_ACTIVE_KEYS_PER_OWNER",
+                    max_keys.to_string(),
+                    "a whole number from 1 to 10000",
+                ));
+            }
+        };
+        let signing_table_name = get("SIGNING_TABLE_NAME")
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| keystore::signing::default_signing_table(&table_name));
         Ok(Self {
-            table_name,
-            key_prefix,
             retention: Duration::from_secs(number("RETENTION_DAYS", 30)?.saturating_mul(86_400)),
             last_used_interval: Duration::from_secs(number("LAST_USED_INTERVAL_SECS", 60)?),
+            signing_table_name,
+            assertion_audience: audience,
+            assertion_issuer: issuer,
+            max_active_keys_per_owner,
+            table_name,
+            key_prefix,
         })
     }
+
+    /// The defaults for a table (what `from_env` gives with only `TABLE_NAME` set), for tests
+    /// and tools that build a configuration in code.
+    pub fn for_table(table_name: &str) -> Self {
+        Self {
+            table_name: table_name.to_owned(),
+            key_prefix: KeyPrefix::default(),
+            retention: Duration::from_secs(30 * 86_400),
+            last_used_interval: Duration::from_secs(60),
+            signing_table_name: keystore::signing::default_signing_table(table_name),
+            assertion_audience: DEFAULT_AUDIENCE.into(),
+            assertion_issuer: None,
+            max_active_keys_per_owner: DEFAULT_MAX_ACTIVE_KEYS,
+        }
+    }
+}
+
+/// `http://localhost…`, `http://127.…` or `http://[::1]…`: the only places plain HTTP is
+/// accepted (a developer's machine).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if host.starts_with('[') {
+        match host.split_once(']') {
+            Some((ip, port)) if port.is_empty() || port.starts_with(':') => &host[..=ip.len()],
+            _ => "",
+        }
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -68,6 +156,32 @@ mod tests {
         assert_eq!(c.key_prefix.as_str(), "pod");
         assert_eq!(c.retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.last_used_interval, Duration::from_secs(60));
+        assert_eq!(c, Config::for_table("keys"));
+        assert_eq!(c.signing_table_name, "keys-signing");
+        assert_eq!(c.assertion_audience, "podcast-backend");
+        assert_eq!(c.max_active_keys_per_owner, 100);
+    }
+
+    #[test]
+    fn plain_http_is_loopback_only() {
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1/x",
+            "http://[::1]:8080/",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://localhost",
+            "http://example.com",
+            "http://127.evil.example",
+            "http://localhost.evil.example",
+            "http://[::1].evil",
+            "http://",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
     }
 
     #[test]
@@ -83,6 +197,28 @@ mod tests {
             (
                 &[("TABLE_NAME", "t"), ("LAST_USED_INTERVAL_SECS", "-1")],
                 "LAST_USED_INTERVAL_SECS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("ASSERTION_AUDIENCE", "")],
+                "ASSERTION_AUDIENCE",
+            ),
+            (
+                &[
+                    ("TABLE_NAME", "t"),
+                    ("ASSERTION_ISSUER", "http://api.example"),
+                ],
+                "ASSERTION_ISSUER",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("MAX_ACTIVE_KEYS_PER_OWNER", "0")],
+                "MAX_ACTIVE_KEYS_PER_OWNER",
+            ),
+            (
+                &[
+                    ("TABLE_NAME", "t"),
+                    ("MAX_ACTIVE_KEYS_PER_OWNER", "1000000"),
+                ],
+                "MAX_ACTIVE_KEYS_PER_OWNER",
             ),
         ];
         for (pairs, named) in cases {

@@ -35,6 +35,8 @@ pub enum ApiError {
     KeyNotActive(&'static str),
     #[error("{0}")]
     AlreadyRotated(&'static str),
+    #[error("{0}")]
+    KeyLimitReached(String),
     #[error("the service is temporarily unavailable; retry shortly")]
     ServiceUnavailable(#[source] Cause),
     #[error("internal error")]
@@ -67,9 +69,10 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Conflict(_) | Self::KeyNotActive(_) | Self::AlreadyRotated(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict(_)
+            | Self::KeyNotActive(_)
+            | Self::AlreadyRotated(_)
+            | Self::KeyLimitReached(_) => StatusCode::CONFLICT,
             Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +90,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::KeyNotActive(_) => "key_not_active",
             Self::AlreadyRotated(_) => "already_rotated",
+            Self::KeyLimitReached(_) => "key_limit_reached",
             Self::ServiceUnavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }

@@ -9,32 +9,42 @@ mod request;
 mod response;
 pub mod responses;
 pub mod routes;
+pub mod signer;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use keystore::KeyStore;
 use keystore::client::{self, ClientSettings};
+use keystore::signing::SigningStore;
 use lambda_http::{Body, Request, Response};
 
 pub use caller::Caller;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, is_loopback_url};
 pub use error::ApiError;
 pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
 pub use response::{KeyObject, created_body, json};
 
-/// What a function keeps between invocations: its configuration and one store (one client,
-/// one connection pool).
+/// What a function keeps between invocations: its configuration, one store (one client, one
+/// connection pool) and the assertion signer (used by the authorizer; it reads nothing until
+/// first asked).
 #[derive(Debug, Clone)]
 pub struct State {
     pub store: KeyStore,
     pub config: Config,
+    pub signer: Arc<signer::Signer>,
 }
 
 impl State {
     pub fn new(store: KeyStore, config: Config) -> Self {
         let store = store.with_retention(config.retention);
-        Self { store, config }
+        let signing = SigningStore::new(store.client().clone(), &config.signing_table_name);
+        Self {
+            store,
+            config,
+            signer: Arc::new(signer::Signer::new(signing)),
+        }
     }
 
     /// From the environment: config first (a clear error if it is wrong), then the client.
@@ -54,18 +64,11 @@ pub async fn init() -> Result<State, ConfigError> {
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))
 }
 
-/// JSON log lines on stdout (CloudWatch). `RUST_LOG` is one level (`error` … `trace`, the
+/// JSON log lines on stdout (CloudWatch). `RUST_LOG` is one level (`error` … `debug`, the
 /// template's `LogLevel`), `info` by default: a plain level keeps a regex engine out of
 /// every binary (see BENCHMARKS.md).
 pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|l| {
-            l.trim()
-                .parse::<tracing_subscriber::filter::LevelFilter>()
-                .ok()
-        })
-        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    let level = log_level(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -75,6 +78,16 @@ pub fn init_tracing() {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// The level `RUST_LOG` asks for, never above `debug` (SPEC §4): at `trace`, `lambda_runtime`
+/// logs every raw event, headers and so keys included. Unknown values mean `info`.
+pub fn log_level(rust_log: Option<&str>) -> tracing_subscriber::filter::LevelFilter {
+    use tracing_subscriber::filter::LevelFilter;
+    let asked = rust_log
+        .and_then(|l| l.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    asked.min(LevelFilter::DEBUG)
 }
 
 /// Runs `handle`, turns its error into the JSON error response, and writes the request's one

@@ -11,6 +11,11 @@ pub const ME: &str = ME_PATH;
 /// answers 404, so that no key-management path ever reaches the podcast backend and the
 /// authorizer can treat the whole subtree as key management.
 pub const KEYS_SUBTREE: &str = "/api/v1/auth/api-keys/{id}/{proxy+}";
+/// The public keys that verify the assertion (SPEC §15); public, no key needed.
+pub const JWKS: &str = "/.well-known/jwks.json";
+
+/// The functions' routes that need no key (SPEC §15: a backend fetches the JWKS unauthenticated).
+pub const PUBLIC: &[&str] = &[JWKS];
 
 /// Which function serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +47,7 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", KEY, Function::RevokeKey),
     route("POST", ROTATE, Function::CreateKey),
     route("GET", ME, Function::ListKeys),
+    route("GET", JWKS, Function::ListKeys),
 ];
 
 /// The routes one function serves.

@@ -8,6 +8,7 @@ mod cursor;
 mod error;
 mod record;
 pub mod schema;
+pub mod signing;
 mod store;
 
 pub use aws_sdk_dynamodb::Client;

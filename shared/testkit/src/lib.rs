@@ -49,10 +49,16 @@ pub fn unique_table_name(label: &str) -> String {
     format!("t-{label}-{}-{nanos}-{n}", std::process::id())
 }
 
-/// A store on a fresh table.
+/// A store on a fresh table (and a fresh signing-key table beside it).
 pub async fn fresh_store(label: &str) -> KeyStore {
     let client = local_client();
     let table = unique_table_name(label);
+    // Its signing-key table too, under the name `Config::for_table` derives.
+    let signing = keystore::signing::default_signing_table(&table);
+    match keystore::signing::create_signing_table(&client, &signing).await {
+        Ok(TableCreation::Created) => {}
+        other => panic!("creating test table {signing} on {}: {other:?}", endpoint()),
+    }
     match keystore::create_table(&client, &table).await {
         Ok(TableCreation::Created) => KeyStore::new(client, table),
         other => panic!("creating test table {table} on {}: {other:?}", endpoint()),

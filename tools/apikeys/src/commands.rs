@@ -5,12 +5,30 @@ use apikey::{
 };
 use gateway::KeyObject;
 use keystore::client::{self, ClientSettings};
+use keystore::signing::SigningStore;
 use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
 use crate::{Cli, Command, CreateArgs, ListArgs, TableCommand};
 
-type Outcome = Result<(), String>;
+/// Why a command failed: bad arguments (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure::Usage(message)
+}
+
+type Outcome = Result<(), Failure>;
 
 pub async fn run(cli: Cli) -> Outcome {
     let prefix = KeyPrefix::parse(&cli.prefix).map_err(|_| {
@@ -32,6 +50,18 @@ pub async fn run(cli: Cli) -> Outcome {
             rotate(&store, &prefix, &id, grace_seconds, json).await
         }
         Command::Verify { key } => verify(&store, &prefix, &key, json).await,
+        Command::SigningKey { command } => {
+            let table = std::env::var("SIGNING_TABLE_NAME")
+                .ok()
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| keystore::signing::default_signing_table(&cli.table));
+            crate::signing::run(
+                SigningStore::new(store.client().clone(), table),
+                command,
+                json,
+            )
+            .await
+        }
     }
 }
 
@@ -71,30 +101,40 @@ fn explain(table: &str, e: StoreError) -> String {
     message
 }
 
+/// The keys table and its signing-key table (`SIGNING_TABLE_NAME`, default `<table>-signing`).
 async fn table_create(store: &KeyStore, json: bool) -> Outcome {
-    let created = keystore::create_table(store.client(), store.table())
+    let signing = std::env::var("SIGNING_TABLE_NAME")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| keystore::signing::default_signing_table(store.table()));
+    let keys = keystore::create_table(store.client(), store.table())
         .await
         .map_err(|e| explain(store.table(), e))?;
-    let created = created == TableCreation::Created;
-    if json {
-        println!("{}", json!({"table": store.table(), "created": created}));
-    } else if created {
-        println!("created table {}", store.table());
-    } else {
-        println!("table {} already exists; left as it is", store.table());
+    let signed = keystore::signing::create_signing_table(store.client(), &signing)
+        .await
+        .map_err(|e| explain(&signing, e))?;
+    for (table, creation) in [(store.table(), keys), (signing.as_str(), signed)] {
+        let created = creation == TableCreation::Created;
+        if json {
+            println!("{}", json!({"table": table, "created": created}));
+        } else if created {
+            println!("created table {table}");
+        } else {
+            println!("table {table} already exists; left as it is");
+        }
     }
     Ok(())
 }
 
 async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bool) -> Outcome {
-    let owner_id = OwnerId::parse(&args.owner).map_err(|e| format!("--owner: {e}"))?;
-    let name = KeyName::parse(&args.name).map_err(|e| format!("--name: {e}"))?;
+    let owner_id = OwnerId::parse(&args.owner).map_err(|e| usage(format!("--owner: {e}")))?;
+    let name = KeyName::parse(&args.name).map_err(|e| usage(format!("--name: {e}")))?;
     let description = args
         .description
         .as_deref()
         .map(Description::parse)
         .transpose()
-        .map_err(|e| format!("--description: {e}"))?;
+        .map_err(|e| usage(format!("--description: {e}")))?;
     let mut names: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
     if args.admin {
         names.push("admin");
@@ -102,7 +142,7 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
     if names.is_empty() {
         names.push("*");
     }
-    let scopes = ScopeSet::parse(names).map_err(|e| format!("--scopes: {e}"))?;
+    let scopes = ScopeSet::parse(names).map_err(|e| usage(format!("--scopes: {e}")))?;
     let now = Timestamp::now();
     let new = NewKey {
         owner_id,
@@ -111,6 +151,25 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         scopes,
         expires_at: args.expires_in_days.map(|d| now.plus_days(d)),
     };
+    let cap = args.max_active_keys.max(1);
+    let active = store
+        .count_active(&new.owner_id, now, cap)
+        .await
+        .map_err(|e| explain(store.table(), e))?;
+    if active >= cap {
+        if !args.over_limit {
+            return Err(format!(
+                "{} already holds {cap} active keys (MAX_ACTIVE_KEYS_PER_OWNER); revoke one, \
+                 or pass --over-limit to create it anyway",
+                new.owner_id
+            )
+            .into());
+        }
+        eprintln!(
+            "apikeys: {} already holds {cap} active keys; creating one more (--over-limit)",
+            new.owner_id
+        );
+    }
     let (key, record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
     store
         .create(&record)
@@ -121,8 +180,13 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
             .map_err(|e| e.to_string())?;
         println!("{body}");
     } else {
+        let lifetime = record.expires_at.map_or("never expires".to_owned(), |t| {
+            format!("expires {}", t.to_rfc3339())
+        });
         eprintln!(
-            "Created {} for {} (scopes: {}). The key is shown once; store it now:",
+            "Created {} for {} (scopes: {}; {lifetime}), as the operator: the API's rule that a \
+             key cannot create one that outlives it does not apply here. The key is shown \
+             once; store it now:",
             record.id,
             record.owner_id,
             record.scopes.to_spaced()
@@ -134,7 +198,7 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
 
 async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
     let listing = match args.owner.as_deref() {
-        Some(o) => Listing::Owner(OwnerId::parse(o).map_err(|e| format!("--owner: {e}"))?),
+        Some(o) => Listing::Owner(OwnerId::parse(o).map_err(|e| usage(format!("--owner: {e}")))?),
         None => Listing::All,
     };
     let status = args
@@ -142,7 +206,7 @@ async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
         .as_deref()
         .map(str::parse::<KeyStatus>)
         .transpose()
-        .map_err(|e| format!("--status: {e}"))?;
+        .map_err(|e| usage(format!("--status: {e}")))?;
     let now = Timestamp::now();
     let page = store
         .list(&listing, status, usize::from(args.limit), None, now)
@@ -210,7 +274,7 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 }
 
 async fn revoke(store: &KeyStore, id: &str, json: bool) -> Outcome {
-    let id = KeyId::parse(id).map_err(|_| format!("{id:?} is not a key id (key_…)"))?;
+    let id = KeyId::parse(id).map_err(|_| usage(format!("{id:?} is not a key id (key_…)")))?;
     let now = Timestamp::now();
     let record = store
         .revoke(&id, &Access::Admin, now)
@@ -243,7 +307,7 @@ async fn verify(store: &KeyStore, prefix: &KeyPrefix, key: &str, json: bool) -> 
             .map_err(|e| format!("reading the key from stdin: {e}"))?;
         text = text.trim().to_owned();
     }
-    let key = ApiKey::parse(prefix, &text).map_err(|e| format!("not a valid key: {e}"))?;
+    let key = ApiKey::parse(prefix, &text).map_err(|e| usage(format!("not a valid key: {e}")))?;
     let now = Timestamp::now();
     let record = store
         .get_by_hash(&key.hash())
@@ -273,12 +337,12 @@ async fn verify(store: &KeyStore, prefix: &KeyPrefix, key: &str, json: bool) -> 
     }
     match status {
         KeyStatus::Active => Ok(()),
-        other => Err(format!("the key is {other}")),
+        other => Err(format!("the key is {other}").into()),
     }
 }
 
 async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json: bool) -> Outcome {
-    let id = KeyId::parse(id).map_err(|_| format!("{id:?} is not a key id (key_…)"))?;
+    let id = KeyId::parse(id).map_err(|_| usage(format!("{id:?} is not a key id (key_…)")))?;
     let now = Timestamp::now();
     let old = store
         .get_by_id(&id)

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod commands;
+mod signing;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +53,11 @@ enum Command {
         #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
         grace_seconds: i64,
     },
+    /// The keys that sign the assertion the podcast backend verifies (SPEC §15).
+    SigningKey {
+        #[command(subcommand)]
+        command: SigningCommand,
+    },
     /// Check a key: its format, and whether it is known and active. Never prints the key.
     Verify {
         /// The key to check. Pass `-` to read it from standard input (keeps it out of
@@ -62,8 +68,22 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TableCommand {
-    /// Create the table with its indexes and TTL (idempotent).
+    /// Create the keys table (indexes, TTL) and its signing-key table (idempotent).
     Create,
+}
+
+#[derive(Debug, Subcommand)]
+enum SigningCommand {
+    /// The published signing keys (kid, created), current one marked.
+    List,
+    /// A new signing key becomes current; the old ones stay published (assertions signed with
+    /// them keep verifying) until retired. Warm authorizers switch within 5 minutes.
+    Rotate,
+    /// Stop publishing a key that is no longer current (wait 10 minutes after a rotation).
+    Retire {
+        /// The key's kid, as `signing-key list` shows it.
+        kid: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +105,13 @@ struct CreateArgs {
     /// Days until the key expires (1-3650); never, if absent.
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
     expires_in_days: Option<i64>,
+    /// Create the key even if the owner already holds MAX_ACTIVE_KEYS_PER_OWNER active keys
+    /// (the operator's override; it is said on stderr).
+    #[arg(long)]
+    over_limit: bool,
+    /// The per-owner limit the API enforces.
+    #[arg(long, env = "MAX_ACTIVE_KEYS_PER_OWNER", default_value_t = 100)]
+    max_active_keys: usize,
 }
 
 #[derive(Debug, Args)]
@@ -105,7 +132,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        // Bad arguments exit 2, as clap's own usage errors do; everything else 1.
+        Err(commands::Failure::Usage(message)) => {
+            eprintln!("apikeys: {message}");
+            ExitCode::from(2)
+        }
+        Err(commands::Failure::Failed(message)) => {
             eprintln!("apikeys: {message}");
             ExitCode::FAILURE
         }

@@ -160,13 +160,14 @@ fn operational_errors_are_clear_and_exit_non_zero() {
 
     cli.ok(&["table", "create"]);
     let cases: &[(&[&str], i32, &str)] = &[
-        (&["revoke", "nope"], 1, "not a key id"),
+        // Bad arguments exit 2 (as clap's own usage errors do), failures 1.
+        (&["revoke", "nope"], 2, "not a key id"),
         (&["revoke", "key_00000000000000000000"], 1, "no key with id"),
-        (&["verify", "pod_garbage"], 1, "not a valid key"),
-        (&["create", "--owner", "a b", "--name", "x"], 1, "--owner"),
+        (&["verify", "pod_garbage"], 2, "not a valid key"),
+        (&["create", "--owner", "a b", "--name", "x"], 2, "--owner"),
         (
             &["create", "--owner", "a", "--name", "x", "--scopes", "root"],
-            1,
+            2,
             "unknown scope",
         ),
         (
@@ -182,7 +183,7 @@ fn operational_errors_are_clear_and_exit_non_zero() {
             2,
             "expires-in-days",
         ),
-        (&["list", "--status", "gone"], 1, "--status"),
+        (&["list", "--status", "gone"], 2, "--status"),
         (&["list", "--limit", "500"], 2, "limit"),
         (&["frobnicate"], 2, "unrecognized subcommand"),
     ];
@@ -191,4 +192,113 @@ fn operational_errors_are_clear_and_exit_non_zero() {
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+}
+
+/// SPEC §2: the operator's CLI counts active keys too, and passes the limit only when told,
+/// saying so; it is exempt from the minting rule (it has no calling key) and says that too.
+#[tokio::test]
+async fn create_honours_the_per_owner_limit_unless_told_and_says_so() {
+    let cli = Cli::new("clilimit");
+    cli.ok(&["table", "create"]);
+    let first = cli.run(&[
+        "create",
+        "--owner",
+        "ann",
+        "--name",
+        "one",
+        "--max-active-keys",
+        "1",
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("as the operator"),
+        "{}",
+        stderr(&first)
+    );
+    cli.settle().await;
+    let refused = cli.run(&[
+        "create",
+        "--owner",
+        "ann",
+        "--name",
+        "two",
+        "--max-active-keys",
+        "1",
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--over-limit"),
+        "{}",
+        stderr(&refused)
+    );
+    let forced = cli.run(&[
+        "create",
+        "--owner",
+        "ann",
+        "--name",
+        "two",
+        "--max-active-keys",
+        "1",
+        "--over-limit",
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(
+        stderr(&forced).contains("--over-limit"),
+        "{}",
+        stderr(&forced)
+    );
+}
+
+/// SPEC §15: `table create` makes the signing-key table too; the key set appears with the
+/// first assertion, rotates by kid and never prints a seed.
+#[test]
+fn signing_keys_are_listed_rotated_and_retired_by_kid() {
+    let cli = Cli::new("clisigning");
+    let created = cli.ok(&["table", "create"]);
+    assert!(
+        created.contains(&format!("{}-signing", cli.table)),
+        "{created}"
+    );
+    assert!(
+        cli.ok(&["signing-key", "list"])
+            .contains("no signing key yet")
+    );
+    let early = cli.run(&["signing-key", "rotate"]);
+    assert_eq!(early.status.code(), Some(1), "{}", stderr(&early));
+
+    // What the first authorizer does: create the key set.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = keystore::signing::SigningStore::new(
+        testkit::local_client(),
+        format!("{}-signing", cli.table),
+    );
+    let first = runtime
+        .block_on(
+            store.current_or_create(gateway::signer::fresh_candidate, apikey::Timestamp::now()),
+        )
+        .expect("created")
+        .kid;
+
+    let rotated = cli.json(&["signing-key", "rotate"]);
+    let second = rotated["kid"].as_str().expect("kid").to_owned();
+    assert_ne!(second, first);
+    let listed = cli.json(&["signing-key", "list"]);
+    let kids: Vec<(&str, bool)> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap_or(""), k["current"] == true))
+        .collect();
+    assert!(kids.contains(&(first.as_str(), false)) && kids.contains(&(second.as_str(), true)));
+    let current = cli.run(&["signing-key", "retire", &second]);
+    assert_eq!(current.status.code(), Some(2), "{}", stderr(&current));
+    cli.ok(&["signing-key", "retire", &first]);
+    let after = cli.ok(&["signing-key", "list"]);
+    assert!(
+        !after.contains(&first) && after.contains(&second),
+        "{after}"
+    );
 }

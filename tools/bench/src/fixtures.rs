@@ -1,8 +1,6 @@
 //! What the figures measure with: fresh tables on DynamoDB Local, seeded keys, the function
 //! state, and the events API Gateway would send.
 
-use std::time::Duration;
-
 use apikey::{ApiKey, KeyName, KeyPrefix, OwnerId, ScopeSet, Timestamp};
 use authorizer::AuthorizerEvent;
 use gateway::{Config, State};
@@ -27,16 +25,18 @@ pub async fn fresh_store(endpoint: &str, label: &str) -> KeyStore {
     keystore::create_table(&client, &table)
         .await
         .expect("create table");
+    // The authorizer signs every Allow's assertion with a key from this table.
+    keystore::signing::create_signing_table(
+        &client,
+        &keystore::signing::default_signing_table(&table),
+    )
+    .await
+    .expect("create signing table");
     KeyStore::new(client, table)
 }
 
 pub fn state_for(store: KeyStore) -> State {
-    let config = Config {
-        table_name: store.table().to_owned(),
-        key_prefix: KeyPrefix::default(),
-        retention: Duration::from_secs(30 * 86_400),
-        last_used_interval: Duration::from_secs(60),
-    };
+    let config = Config::for_table(store.table());
     State::new(store, config)
 }
 

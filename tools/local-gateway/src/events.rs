@@ -112,10 +112,19 @@ impl Incoming<'_> {
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        // The host the client called, as API Gateway reports it (`$context.domainName`,
+        // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference):
+        // the assertion's issuer is built from it.
+        let domain = self
+            .headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("localhost");
         json!({
             "accountId": ACCOUNT,
             "apiId": API_ID,
-            "domainName": "localhost",
+            "domainName": domain,
             "httpMethod": self.method,
             "identity": {"sourceIp": "127.0.0.1", "userAgent": user_agent},
             "path": self.path,

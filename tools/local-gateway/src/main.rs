@@ -50,6 +50,16 @@ async fn main() -> ExitCode {
         }
     };
     let backend = match args.podcast_backend_url {
+        // Plain HTTP only on this machine (SPEC §3: https:// outside loopback); this gateway
+        // speaks plain HTTP to its backend, so a remote one is refused rather than sent keys'
+        // identities in clear.
+        Some(url) if !gateway::is_loopback_url(&url) => {
+            eprintln!(
+                "local-gateway: PODCAST_BACKEND_URL {url:?} must be an http:// URL on loopback \
+                 (localhost, 127.0.0.1, [::1]); deployed stacks take an https:// backend"
+            );
+            return ExitCode::from(2);
+        }
         Some(url) => url,
         None => match echo_backend(&listener).await {
             Ok(url) => url,

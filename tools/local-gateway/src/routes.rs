@@ -348,7 +348,8 @@ mod tests {
             let m = route(&r, route_.method, &path).expect("routed");
             assert_eq!(m.resource.path, route_.resource);
             assert_eq!(m.operation.method, route_.method);
-            assert!(m.operation.authorized);
+            let public = gateway::routes::PUBLIC.contains(&route_.resource);
+            assert_eq!(m.operation.authorized, !public, "{}", route_.resource);
         }
         // Only the site function's pages and the assertion keys (SPEC §15) are public.
         for res in &r {
