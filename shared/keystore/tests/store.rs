@@ -180,7 +180,7 @@ async fn keys_created_in_the_same_second_are_paged_without_loss_or_repeats() {
 }
 
 #[tokio::test]
-async fn listings_filter_by_status_and_still_fill_pages() {
+async fn listings_filter_by_status_and_fill_pages_while_the_matches_lie_within_the_budget() {
     let store = fresh_store("status").await;
     let now = T0.plus_secs(1_000);
     let (mut active, mut revoked, mut expired) = (HashSet::new(), HashSet::new(), HashSet::new());
