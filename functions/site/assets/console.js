@@ -157,7 +157,12 @@
       r.body.forEach(addRow);
       state.next = nextFromLink(r.link);
       show($("more"), Boolean(state.next));
-      show($("empty"), $("key-rows").children.length === 0);
+      // A filtered page does bounded work and can come back empty while more keys follow.
+      var empty = $("key-rows").children.length === 0;
+      $("empty").textContent = empty && state.next
+        ? "No matching keys in this part of the list; Load more keeps looking."
+        : "No keys.";
+      show($("empty"), empty);
     }, function (e) {
       if (take()) say($("message"), "Could not list keys: " + e.message);
     });

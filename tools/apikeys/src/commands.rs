@@ -208,11 +208,23 @@ async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
         .transpose()
         .map_err(|e| usage(format!("--status: {e}")))?;
     let now = Timestamp::now();
-    let page = store
-        .list(&listing, status, usize::from(args.limit), None, now)
-        .await
-        .map_err(|e| explain(store.table(), e))?;
-    let objects: Vec<KeyObject<'_>> = page.keys.iter().map(|k| KeyObject::new(k, now)).collect();
+    // A status-filtered page does bounded work and may come back short, even empty, while
+    // more keys follow: keep reading until `limit` keys are in hand or the listing ends.
+    let limit = usize::from(args.limit);
+    let mut keys = Vec::with_capacity(limit);
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list(&listing, status, limit - keys.len(), cursor.as_deref(), now)
+            .await
+            .map_err(|e| explain(store.table(), e))?;
+        keys.extend(page.keys);
+        cursor = page.next_cursor;
+        if keys.len() >= limit || cursor.is_none() {
+            break;
+        }
+    }
+    let objects: Vec<KeyObject<'_>> = keys.iter().map(|k| KeyObject::new(k, now)).collect();
     if json {
         println!(
             "{}",
