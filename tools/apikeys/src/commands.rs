@@ -258,7 +258,7 @@ async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
         ],
         &rows,
     );
-    if page.next_cursor.is_some() {
+    if cursor.is_some() {
         eprintln!("(more keys exist; raise --limit or filter by --owner / --status)");
     }
     Ok(())
