@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use apikey::Timestamp;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -193,26 +194,13 @@ impl SigningStore {
     /// with them verify until they expire, and warm authorizers keep signing with the key they
     /// loaded until they reload it).
     pub async fn rotate(&self, new: Candidate<'_>, now: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.keyset_key()))
+        let update = self
+            .update_kid(new.kid)
             .update_expression("SET #c = :kid, #p.#kid = :pub, #s.#kid = :seed")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#c", CURRENT)
-            .expression_attribute_names("#p", PUBLIC_KEYS)
-            .expression_attribute_names("#s", SEEDS)
-            .expression_attribute_names("#kid", new.kid)
-            .expression_attribute_values(":kid", s(new.kid))
             .expression_attribute_values(":pub", public_value(new.x, now))
-            .expression_attribute_values(":seed", AttributeValue::B(Blob::new(new.seed)))
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some("ConditionalCheckFailedException") => StoreError::NotFound,
-                _ => classify(e),
-            })?;
-        Ok(())
+            .expression_attribute_values(":seed", AttributeValue::B(Blob::new(new.seed)));
+        send_update(update).await
     }
 
     /// Removes a kid that is not the current one from the published and the private keys.
@@ -222,24 +210,33 @@ impl SigningStore {
         if current.as_deref() == Some(kid) {
             return Err(StoreError::Conflict);
         }
+        let update = self
+            .update_kid(kid)
+            .update_expression("REMOVE #p.#kid, #s.#kid")
+            .condition_expression("attribute_exists(#p.#kid) AND #c <> :kid");
+        send_update(update).await
+    }
+
+    /// An update of the key set about one kid: `#c`, `#p`, `#s` and `#kid` named, `:kid` set.
+    fn update_kid(&self, kid: &str) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.keyset_key()))
-            .update_expression("REMOVE #p.#kid, #s.#kid")
-            .condition_expression("attribute_exists(#p.#kid) AND #c <> :kid")
             .expression_attribute_names("#c", CURRENT)
             .expression_attribute_names("#p", PUBLIC_KEYS)
             .expression_attribute_names("#s", SEEDS)
             .expression_attribute_names("#kid", kid)
             .expression_attribute_values(":kid", s(kid))
-            .send()
-            .await
-            .map_err(|e| match e.code() {
-                Some("ConditionalCheckFailedException") => StoreError::NotFound,
-                _ => classify(e),
-            })?;
-        Ok(())
+    }
+}
+
+/// Sends a key-set update; a failed condition (no key set, or no such kid) is `NotFound`.
+async fn send_update(update: UpdateItemFluentBuilder) -> Result<(), StoreError> {
+    match update.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Err(StoreError::NotFound),
+        Err(e) => Err(classify(e)),
     }
 }
 
