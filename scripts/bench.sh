@@ -20,4 +20,7 @@ if [[ $# -eq 0 ]]; then
   echo "==> criterion: key parse, hash, generation (shared/apikey)"
   cargo bench --quiet -p apikey --bench keys -- --warm-up-time 1 --measurement-time 3 2>&1 \
     | grep -E '^(parse|generate)/|time:'
+  echo "==> criterion: signing the assertion (shared/assertion; SPEC 7b: < 50 us)"
+  cargo bench --quiet -p assertion --bench sign -- --warm-up-time 1 --measurement-time 3 2>&1 \
+    | grep -E '^assertion/|time:'
 fi
