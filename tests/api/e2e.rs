@@ -490,7 +490,7 @@ async fn rotation_over_http_the_new_key_works_and_the_old_one_expires() {
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     let successor = key_of(&rotated);
     assert_eq!(s.get("/api/v1/auth/me", &successor).await.status, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    s.app.advance(1);
     s.get("/api/v1/auth/me", &key)
         .await
         .error(403, "key_expired");

@@ -32,8 +32,11 @@ impl App {
             key_prefix,
             ..Config::for_table(store.table())
         };
+        let mut state = State::new(store, config);
+        // Tests move time forward instead of sleeping (`App::advance`).
+        state.clock = gateway::Clock::adjustable();
         Self {
-            state: State::new(store, config),
+            state,
             issued: Mutex::new(Vec::new()),
         }
     }
@@ -85,6 +88,11 @@ impl App {
         self.state.store.create(&record).await.expect("seed key");
         self.remember(key.expose_secret());
         (key.expose_secret().to_owned(), record)
+    }
+
+    /// Moves every function's clock (and the local gateway's, which shares it) forward.
+    pub fn advance(&self, secs: i64) {
+        self.state.clock.advance(secs);
     }
 
     /// Runs the authorizer on an event, as API Gateway would before the route.

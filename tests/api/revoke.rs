@@ -17,7 +17,7 @@ async fn revoke_returns_the_revoked_key_and_is_idempotent() {
         .as_str()
         .expect("revoked_at")
         .to_owned();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    app.advance(5);
     let again = app
         .call(&Event::revoke(target.id.as_str()).by(&caller))
         .await;

@@ -146,7 +146,7 @@ async fn decide(
 
     // The signing key is read only when this container has none fresh; joined with the key
     // lookup, so it never adds a round trip of its own.
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
     let hash = key.hash();
     let lookup = tokio::time::timeout(remaining, async {

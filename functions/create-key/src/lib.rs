@@ -21,7 +21,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let route = gateway::route(&req, &routes::served_by(Function::CreateKey))?;
     let caller = Caller::from_request(&req)?;
     caller.require(Scope::KeysWrite)?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     if route.resource == routes::ROTATE {
         return rotate(state, &req, &caller, now).await;
     }

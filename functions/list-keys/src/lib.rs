@@ -21,7 +21,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
         return jwks(state).await;
     }
     let caller = Caller::from_request(&req)?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     match route.resource {
         routes::ME => me(state, &caller, now).await,
         routes::KEY => {

@@ -1,7 +1,7 @@
 //! `DELETE /api/v1/auth/api-keys/{id}`: revokes a key. The authorizer reads keys with
 //! strongly consistent reads, so the very next request with it is refused.
 
-use apikey::{Scope, Timestamp};
+use apikey::Scope;
 use gateway::routes::{self, Function};
 use gateway::{ApiError, Caller, KeyObject, State};
 use lambda_http::http::StatusCode;
@@ -16,7 +16,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let caller = Caller::from_request(&req)?;
     caller.require(Scope::KeysWrite)?;
     let id = gateway::path_id(&req)?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     // Idempotent: a second revoke returns the key with its first `revoked_at`.
     let record = state.store.revoke(&id, &caller.access(), now).await?;
     Ok(gateway::json(StatusCode::OK, &KeyObject::new(&record, now)))

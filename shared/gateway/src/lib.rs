@@ -3,6 +3,7 @@
 //! the key object, and the one log line per request.
 
 mod caller;
+mod clock;
 mod config;
 mod error;
 mod request;
@@ -21,6 +22,7 @@ use keystore::signing::SigningStore;
 use lambda_http::{Body, Request, Response};
 
 pub use caller::Caller;
+pub use clock::Clock;
 pub use config::{Config, ConfigError, is_loopback_url};
 pub use error::ApiError;
 pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
@@ -34,6 +36,8 @@ pub struct State {
     pub store: KeyStore,
     pub config: Config,
     pub signer: Arc<signer::Signer>,
+    /// "Now" for every handler (the system clock; tests move an adjustable one).
+    pub clock: Clock,
 }
 
 impl State {
@@ -44,6 +48,7 @@ impl State {
             store,
             config,
             signer: Arc::new(signer::Signer::new(signing)),
+            clock: Clock::system(),
         }
     }
 

@@ -82,7 +82,8 @@ pub async fn settle(store: &KeyStore) {
         match store.indexes_settled().await {
             Ok(true) => return,
             Ok(false) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
+                // Yield the runtime while the emulator's index catches up.
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Ok(false) => panic!("indexes of {} still lag after 5 s", store.table()),
             Err(e) => panic!("scanning {}: {e:?}", store.table()),
