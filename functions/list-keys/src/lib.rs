@@ -155,13 +155,9 @@ async fn jwks(state: &State) -> Result<Response<Body>, ApiError> {
     let jwks = assertion::Jwks {
         keys: keys
             .iter()
-            .filter_map(|k| {
-                let jwk = assertion::Jwk {
-                    x: Some(k.x.clone()),
-                    ..assertion::Jwk::ed25519(&[])
-                };
-                Some(jwk.with_kid(&k.kid)).filter(|j| j.thumbprint() == k.kid)
-            })
+            .map(|k| assertion::Jwk::ed25519_x(k.x.clone()).with_kid(&k.kid))
+            // A stored kid that is not its key's thumbprint is not published.
+            .filter(|jwk| jwk.kid.as_deref() == Some(jwk.thumbprint().as_str()))
             .collect(),
     };
     let mut response = gateway::json(StatusCode::OK, &jwks);

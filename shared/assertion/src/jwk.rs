@@ -24,10 +24,15 @@ pub struct Jwk {
 impl Jwk {
     /// An Ed25519 public key (32 bytes) as an OKP JWK, without a `kid` yet.
     pub fn ed25519(public: &[u8]) -> Self {
+        Self::ed25519_x(B64.encode(public))
+    }
+
+    /// The same from the key's base64url `x`, as a key set stores it.
+    pub fn ed25519_x(x: String) -> Self {
         Self {
             kty: "OKP".into(),
             crv: Some("Ed25519".into()),
-            x: Some(B64.encode(public)),
+            x: Some(x),
             kid: None,
             alg: Some(crate::ALG.into()),
             use_: Some("sig".into()),

@@ -112,9 +112,9 @@ pub fn issuer(configured: Option<&str>, domain: Option<&str>, stage: Option<&str
         return iss.trim_end_matches('/').to_owned();
     }
     let domain = domain.unwrap_or("localhost");
-    let host = domain.split(':').next().unwrap_or(domain);
-    if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-        return format!("http://{domain}");
+    let local = format!("http://{domain}");
+    if crate::is_loopback_url(&local) {
+        return local;
     }
     match stage {
         Some(stage) if domain.contains(".execute-api.") => format!("https://{domain}/{stage}"),
@@ -148,6 +148,7 @@ mod tests {
                 "http://127.0.0.1:3000",
             ),
             (None, Some("localhost"), None, "http://localhost"),
+            (None, Some("[::1]:3000"), Some("local"), "http://[::1]:3000"),
             (
                 Some("https://api.example/v2/"),
                 Some("x.execute-api.r.amazonaws.com"),

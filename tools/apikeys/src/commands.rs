@@ -51,10 +51,7 @@ pub async fn run(cli: Cli) -> Outcome {
         }
         Command::Verify { key } => verify(&store, &prefix, &key, json).await,
         Command::SigningKey { command } => {
-            let table = std::env::var("SIGNING_TABLE_NAME")
-                .ok()
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| keystore::signing::default_signing_table(&cli.table));
+            let table = signing_table(&cli.table);
             crate::signing::run(
                 SigningStore::new(store.client().clone(), table),
                 command,
@@ -101,12 +98,17 @@ fn explain(table: &str, e: StoreError) -> String {
     message
 }
 
-/// The keys table and its signing-key table (`SIGNING_TABLE_NAME`, default `<table>-signing`).
-async fn table_create(store: &KeyStore, json: bool) -> Outcome {
-    let signing = std::env::var("SIGNING_TABLE_NAME")
+/// The signing-key table of `keys_table`: `SIGNING_TABLE_NAME`, default `<table>-signing`.
+fn signing_table(keys_table: &str) -> String {
+    std::env::var("SIGNING_TABLE_NAME")
         .ok()
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| keystore::signing::default_signing_table(store.table()));
+        .unwrap_or_else(|| keystore::signing::default_signing_table(keys_table))
+}
+
+/// The keys table and its signing-key table.
+async fn table_create(store: &KeyStore, json: bool) -> Outcome {
+    let signing = signing_table(store.table());
     let keys = keystore::create_table(store.client(), store.table())
         .await
         .map_err(|e| explain(store.table(), e))?;
