@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use gateway::responses::GATEWAY_RESPONSES;
+use outcome::responses::GATEWAY_RESPONSES;
 use gateway::routes::{self, Function, ROUTES};
 use serde_yaml::Value;
 

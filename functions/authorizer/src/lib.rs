@@ -29,6 +29,7 @@ use gateway::State;
 use gateway::signer::{self, Identity};
 use keystore::KeyRecord;
 use lambda_runtime::Diagnostic;
+use outcome::{Code, message};
 use serde_json::{Value, json};
 
 pub use extract::{AuthorizerEvent, EventContext, Presented, presented_key};
@@ -66,7 +67,7 @@ impl From<AuthError> for Diagnostic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Allow,
-    Deny(&'static str),
+    Deny(Code),
     /// No key, two keys, or a string that is not one of our keys: no lookup was made.
     Rejected(&'static str),
     UnknownKey,
@@ -96,9 +97,9 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
     let path = event.path.as_deref().unwrap_or("-");
     let (outcome_name, reason) = match outcome {
         Outcome::Allow => ("allow", "-"),
-        Outcome::Deny(code) => ("deny", code),
-        Outcome::Rejected(why) => ("unauthorized", why),
-        Outcome::UnknownKey => ("unauthorized", "unknown_key"),
+        Outcome::Deny(code) => ("deny", code.as_str()),
+        Outcome::Rejected(why) => (Code::Unauthorized.as_str(), why),
+        Outcome::UnknownKey => (Code::Unauthorized.as_str(), "unknown_key"),
         Outcome::Failed => ("error", "store_failure"),
     };
     match &result {
@@ -165,17 +166,18 @@ async fn decide(
     };
     let key_id = Some(record.id.to_string());
     let refusal = match record.status(now) {
-        KeyStatus::Revoked => Some(("key_revoked", "this API key has been revoked")),
-        KeyStatus::Expired => Some(("key_expired", "this API key has expired")),
+        KeyStatus::Revoked => Some((Code::KeyRevoked, message::KEY_REVOKED.into())),
+        KeyStatus::Expired => Some((Code::KeyExpired, message::KEY_EXPIRED.into())),
         KeyStatus::Active => match requirement(arn.verb, &arn.path) {
-            Requirement::Scope(s) if !record.scopes.allows(s) => {
-                Some(("insufficient_scope", scope_message(s)))
-            }
+            Requirement::Scope(s) if !record.scopes.allows(s) => Some((
+                Code::InsufficientScope,
+                outcome::insufficient_scope(s.as_str()),
+            )),
             _ => None,
         },
     };
     if let Some((code, message)) = refusal {
-        let response = deny(&record, method_arn, code, message);
+        let response = deny(&record, method_arn, code, &message);
         return (Ok(response), Outcome::Deny(code), key_id);
     }
     touch_if_stale(state, &record, now, started).await;
@@ -200,17 +202,6 @@ async fn decide(
     };
     let response = allow(&record, method_arn, &signing_key, identity, now);
     (Ok(response), Outcome::Allow, key_id)
-}
-
-fn scope_message(scope: apikey::Scope) -> &'static str {
-    use apikey::Scope::*;
-    match scope {
-        KeysRead => "this API key lacks the keys:read scope",
-        KeysWrite => "this API key lacks the keys:write scope",
-        PodcastsRead => "this API key lacks the podcasts:read scope",
-        PodcastsWrite => "this API key lacks the podcasts:write scope",
-        All | Admin => "this API key lacks a required scope",
-    }
 }
 
 /// Refreshes `last_used_at` when the value just read is older than the interval, within
@@ -274,12 +265,12 @@ pub fn allow(
 }
 
 /// Deny for exactly `method_arn`, with the reason for the gateway response's body.
-pub fn deny(record: &KeyRecord, method_arn: &str, code: &str, message: &str) -> Response {
+pub fn deny(record: &KeyRecord, method_arn: &str, code: Code, message: &str) -> Response {
     let mut response = Response::default();
     response.principal_id = Some(record.owner_id.to_string());
     response.policy_document = policy(Effect::Deny, method_arn);
     response.context = json!({
-        "error_code": code,
+        "error_code": code.as_str(),
         "error_message": message,
         "key_id": record.id.as_str(),
     });

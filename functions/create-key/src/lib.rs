@@ -4,7 +4,8 @@
 
 use apikey::{Description, KeyName, OwnerId, Scope, ScopeSet, Timestamp};
 use gateway::routes::{self, Function};
-use gateway::{ApiError, Caller, State};
+use gateway::State;
+use handler::{ApiError, Caller};
 use keystore::{KeyRecord, NewKey, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -14,18 +15,18 @@ use serde::Deserialize;
 const CREATE_ATTEMPTS: usize = 2;
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    gateway::serve(req, |req| route(state, req)).await
+    handler::serve(req, |req| route(state, req)).await
 }
 
 async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
-    let route = gateway::route(&req, &routes::served_by(Function::CreateKey))?;
+    let route = handler::route(&req, &routes::served_by(Function::CreateKey))?;
     let caller = Caller::from_request(&req)?;
     caller.require(Scope::KeysWrite)?;
     let now = state.clock.now();
     if route.resource == routes::ROTATE {
         return rotate(state, &req, &caller, now).await;
     }
-    let body: CreateBody = gateway::json_body(&req)?
+    let body: CreateBody = handler::json_body(&req)?
         .ok_or_else(|| ApiError::InvalidRequest("request body with a name is required".into()))?;
     let new = body.into_new_key(&caller, now)?;
     create(state, new, now).await
@@ -104,7 +105,7 @@ fn created_body(
     rotated_from: Option<&KeyRecord>,
     now: Timestamp,
 ) -> Result<serde_json::Value, ApiError> {
-    gateway::created_body(record, key, rotated_from, now).map_err(|e| ApiError::Internal(e.into()))
+    handler::created_body(record, key, rotated_from, now).map_err(|e| ApiError::Internal(e.into()))
 }
 
 async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<Body>, ApiError> {
@@ -133,7 +134,7 @@ async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<B
 
 /// 201 with `Location` naming the new key.
 fn created(record: &KeyRecord, body: &serde_json::Value) -> Response<Body> {
-    let mut response = gateway::json(StatusCode::CREATED, body);
+    let mut response = handler::json(StatusCode::CREATED, body);
     let location = format!("{}/{}", routes::KEYS, record.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -161,8 +162,8 @@ async fn rotate(
     caller: &Caller,
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
-    let id = gateway::path_id(req)?;
-    let body: RotateBody = gateway::json_body(req)?.unwrap_or_default();
+    let id = handler::path_id(req)?;
+    let body: RotateBody = handler::json_body(req)?.unwrap_or_default();
     let grace = match body.grace_period_seconds {
         None => DEFAULT_GRACE_SECS,
         Some(g @ 0..=MAX_GRACE_SECS) => g,

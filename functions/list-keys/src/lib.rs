@@ -4,7 +4,8 @@
 
 use apikey::{Scope, Timestamp};
 use gateway::routes::{self, Function};
-use gateway::{ApiError, Caller, KeyObject, ListParams, State};
+use gateway::State;
+use handler::{ApiError, Caller, KeyObject, ListParams};
 use keystore::{KeyRecord, Listing};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -12,11 +13,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    gateway::serve(req, |req| route(state, req)).await
+    handler::serve(req, |req| route(state, req)).await
 }
 
 async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
-    let route = gateway::route(&req, &routes::served_by(Function::ListKeys))?;
+    let route = handler::route(&req, &routes::served_by(Function::ListKeys))?;
     if route.resource == routes::JWKS {
         return jwks(state).await;
     }
@@ -64,7 +65,7 @@ async fn list(
         )
         .await?;
     let objects: Vec<KeyObject<'_>> = page.keys.iter().map(|k| KeyObject::new(k, now)).collect();
-    let mut response = gateway::json(StatusCode::OK, &objects);
+    let mut response = handler::json(StatusCode::OK, &objects);
     if let Some(cursor) = &page.next_cursor {
         let link = next_link(req, &params, cursor);
         if let Ok(v) = HeaderValue::from_str(&link) {
@@ -104,7 +105,7 @@ fn next_link(req: &Request, params: &ListParams, cursor: &str) -> String {
 /// A key the caller may see: their own, or any for admins. Others' keys are 404, exactly like
 /// keys that do not exist, so ids reveal nothing.
 async fn visible_key(state: &State, req: &Request, caller: &Caller) -> Result<KeyRecord, ApiError> {
-    let id = gateway::path_id(req)?;
+    let id = handler::path_id(req)?;
     match state.store.get_by_id(&id).await? {
         Some(record) if caller.access().permits(&record) => Ok(record),
         _ => Err(ApiError::not_found_key()),
@@ -118,7 +119,7 @@ async fn get(
     now: Timestamp,
 ) -> Result<Response<Body>, ApiError> {
     let record = visible_key(state, req, caller).await?;
-    Ok(gateway::json(StatusCode::OK, &KeyObject::new(&record, now)))
+    Ok(handler::json(StatusCode::OK, &KeyObject::new(&record, now)))
 }
 
 #[derive(Serialize)]
@@ -144,7 +145,7 @@ async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<B
         scopes: record.scopes.iter().map(Scope::as_str).collect(),
         key: KeyObject::new(&record, now),
     };
-    Ok(gateway::json(StatusCode::OK, &body))
+    Ok(handler::json(StatusCode::OK, &body))
 }
 
 /// The JWKS a backend verifies assertions with: every published key, rotated-out ones
@@ -160,7 +161,7 @@ async fn jwks(state: &State) -> Result<Response<Body>, ApiError> {
             .filter(|jwk| jwk.kid.as_deref() == Some(jwk.thumbprint().as_str()))
             .collect(),
     };
-    let mut response = gateway::json(StatusCode::OK, &jwks);
+    let mut response = handler::json(StatusCode::OK, &jwks);
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

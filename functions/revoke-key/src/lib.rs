@@ -3,21 +3,22 @@
 
 use apikey::Scope;
 use gateway::routes::{self, Function};
-use gateway::{ApiError, Caller, KeyObject, State};
+use gateway::State;
+use handler::{ApiError, Caller, KeyObject};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    gateway::serve(req, |req| route(state, req)).await
+    handler::serve(req, |req| route(state, req)).await
 }
 
 async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> {
-    gateway::route(&req, &routes::served_by(Function::RevokeKey))?;
+    handler::route(&req, &routes::served_by(Function::RevokeKey))?;
     let caller = Caller::from_request(&req)?;
     caller.require(Scope::KeysWrite)?;
-    let id = gateway::path_id(&req)?;
+    let id = handler::path_id(&req)?;
     let now = state.clock.now();
     // Idempotent: a second revoke returns the key with its first `revoked_at`.
     let record = state.store.revoke(&id, &caller.access(), now).await?;
-    Ok(gateway::json(StatusCode::OK, &KeyObject::new(&record, now)))
+    Ok(handler::json(StatusCode::OK, &KeyObject::new(&record, now)))
 }

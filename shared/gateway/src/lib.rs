@@ -1,32 +1,21 @@
-//! API Gateway glue shared by the functions: configuration, the calling key's identity,
-//! request parsing (route, JSON body, query, path id), the one error → JSON response mapping,
-//! the key object, and the one log line per request.
+//! What every function behind API Gateway shares, the authorizer included: configuration,
+//! the store, the assertion signer, the clock, the route table, JSON logging. Nothing here
+//! links `lambda_http`: the HTTP side of the key functions is the `handler` crate, and the
+//! outcome vocabulary is the `outcome` crate.
 
-mod caller;
 mod clock;
 mod config;
-mod error;
-mod request;
-mod response;
-pub mod responses;
 pub mod routes;
 pub mod signer;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use keystore::KeyStore;
 use keystore::client::{self, ClientSettings};
 use keystore::signing::SigningStore;
-use lambda_http::{Body, Request, Response};
 
-pub use caller::Caller;
 pub use clock::Clock;
 pub use config::{Config, ConfigError, is_loopback_url};
-pub use error::ApiError;
-pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
-pub use response::{KeyObject, created_body, json};
 
 /// What a function keeps between invocations: its configuration, one store (one client, one
 /// connection pool) and the assertion signer (used by the authorizer; it reads nothing until
@@ -93,44 +82,4 @@ pub fn log_level(rust_log: Option<&str>) -> tracing_subscriber::filter::LevelFil
         .and_then(|l| l.trim().parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
     asked.min(LevelFilter::DEBUG)
-}
-
-/// Runs `handle`, turns its error into the JSON error response, and writes the request's one
-/// log line: request id, method, route, status, calling key id, latency. Never a key.
-pub async fn serve<F, Fut>(req: Request, handle: F) -> Response<Body>
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, ApiError>>,
-{
-    let started = Instant::now();
-    let request_id = request_id(&req);
-    let method = req.method().to_string();
-    let route = resource(&req).unwrap_or("-").to_owned();
-    let caller_key = Caller::key_id_for_log(&req);
-    let (response, error) = match handle(req).await {
-        Ok(response) => (response, None),
-        Err(e) => {
-            let code = e.code();
-            let cause = e.cause_chain();
-            (e.into_response(request_id.as_deref()), Some((code, cause)))
-        }
-    };
-    let status = response.status().as_u16();
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let request_id = request_id.as_deref().unwrap_or("-");
-    let key_id = caller_key.as_deref().unwrap_or("-");
-    match error {
-        None => tracing::info!(
-            request_id, method, route, status, key_id, latency_us, "request"
-        ),
-        Some((code, None)) => {
-            tracing::info!(
-                request_id, method, route, status, key_id, latency_us, code, "request"
-            )
-        }
-        Some((code, Some(cause))) => tracing::error!(
-            request_id, method, route, status, key_id, latency_us, code, cause, "request"
-        ),
-    }
-    response
 }

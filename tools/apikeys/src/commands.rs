@@ -3,7 +3,7 @@ use std::io::Read;
 use apikey::{
     ApiKey, Description, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet, Timestamp,
 };
-use gateway::KeyObject;
+use handler::KeyObject;
 use keystore::client::{self, ClientSettings};
 use keystore::signing::SigningStore;
 use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, Rotation, StoreError, TableCreation};
@@ -178,7 +178,7 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         .await
         .map_err(|e| explain(store.table(), e))?;
     if json {
-        let body = gateway::created_body(&record, key.expose_secret(), None, now)
+        let body = handler::created_body(&record, key.expose_secret(), None, now)
             .map_err(|e| e.to_string())?;
         println!("{body}");
     } else {
@@ -379,7 +379,7 @@ async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json
             e => explain(store.table(), e),
         })?;
     if json {
-        let body = gateway::created_body(&record, key.expose_secret(), Some(&ended), now)
+        let body = handler::created_body(&record, key.expose_secret(), Some(&ended), now)
             .map_err(|e| e.to_string())?;
         println!("{body}");
     } else {

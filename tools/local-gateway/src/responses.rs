@@ -2,12 +2,12 @@
 //! the type API Gateway raises, its mapping template with `$context` variables filled in
 //! (types and default statuses:
 //! <https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html>).
-//! The bodies come from `gateway::responses`, the one source the template is checked against.
+//! The bodies come from `outcome::responses`, the one source the template is checked against.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use gateway::responses::GatewayResponse;
+use outcome::responses::GatewayResponse;
 use serde_json::{Map, Value};
 
 /// The gateway response types this gateway raises.

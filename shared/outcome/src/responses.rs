@@ -2,6 +2,8 @@
 //! the same JSON shape as ours. This table is the one source: `infra/template.yaml` carries
 //! the same templates (a test compares them) and the local gateway renders them.
 
+use crate::{Code, message};
+
 /// One gateway response: its API Gateway type, status and JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GatewayResponse {
@@ -21,89 +23,69 @@ pub enum Text {
     JsonString(&'static str),
 }
 
-const fn fixed(
-    kind: &'static str,
-    status: u16,
-    code: &'static str,
-    message: &'static str,
-) -> GatewayResponse {
+/// A response with a fixed code, sent with that code's status.
+const fn fixed(kind: &'static str, code: Code, message: &'static str) -> GatewayResponse {
     GatewayResponse {
         kind,
-        status,
-        code: Text::Fixed(code),
+        status: code.status(),
+        code: Text::Fixed(code.as_str()),
         message: Text::Fixed(message),
     }
 }
 
-pub const UNAUTHORIZED_MESSAGE: &str =
-    "a valid API key is required in X-API-Key, Api-Key or Authorization: Bearer";
-
 pub const GATEWAY_RESPONSES: &[GatewayResponse] = &[
-    fixed("UNAUTHORIZED", 401, "unauthorized", UNAUTHORIZED_MESSAGE),
+    fixed("UNAUTHORIZED", Code::Unauthorized, message::UNAUTHORIZED),
     GatewayResponse {
         kind: "ACCESS_DENIED",
         status: 403,
-        // Set by the authorizer on every decision, Allow included, so that a route denied by
-        // a cached Allow policy still gets a meaningful code.
+        // Set by the authorizer on every Deny, so that each refusal says why.
         code: Text::Variable("$context.authorizer.error_code"),
         message: Text::Variable("$context.authorizer.error_message"),
     },
     fixed(
         "AUTHORIZER_FAILURE",
-        500,
-        "internal_error",
-        "the request could not be authorized; retry shortly",
+        Code::InternalError,
+        message::AUTHORIZER_FAILED,
     ),
     fixed(
         "AUTHORIZER_CONFIGURATION_ERROR",
-        500,
-        "internal_error",
-        "the request could not be authorized; retry shortly",
+        Code::InternalError,
+        message::AUTHORIZER_FAILED,
     ),
     fixed(
         "MISSING_AUTHENTICATION_TOKEN",
-        404,
-        "not_found",
-        "no such route",
+        Code::NotFound,
+        message::NO_SUCH_ROUTE,
     ),
-    fixed("RESOURCE_NOT_FOUND", 404, "not_found", "no such route"),
+    fixed("RESOURCE_NOT_FOUND", Code::NotFound, message::NO_SUCH_ROUTE),
     fixed(
         "REQUEST_TOO_LARGE",
-        413,
-        "payload_too_large",
-        "request body exceeds 16 KiB",
+        Code::PayloadTooLarge,
+        message::PAYLOAD_TOO_LARGE,
     ),
-    fixed(
-        "THROTTLED",
-        429,
-        "rate_limit_exceeded",
-        "too many requests; slow down and retry",
-    ),
+    fixed("THROTTLED", Code::RateLimitExceeded, message::THROTTLED),
     fixed(
         "QUOTA_EXCEEDED",
-        429,
-        "rate_limit_exceeded",
-        "request quota exceeded",
+        Code::RateLimitExceeded,
+        message::QUOTA_EXCEEDED,
     ),
     fixed(
         "INTEGRATION_FAILURE",
-        503,
-        "service_unavailable",
-        "the service is temporarily unavailable; retry shortly",
+        Code::ServiceUnavailable,
+        message::UNAVAILABLE,
     ),
     fixed(
         "INTEGRATION_TIMEOUT",
-        503,
-        "service_unavailable",
-        "the service is temporarily unavailable; retry shortly",
+        Code::ServiceUnavailable,
+        message::UNAVAILABLE,
     ),
     GatewayResponse {
         kind: "DEFAULT_4XX",
         status: 400,
-        code: Text::Fixed("invalid_request"),
+        code: Text::Fixed(Code::InvalidRequest.as_str()),
         message: Text::JsonString("$context.error.messageString"),
     },
-    fixed("DEFAULT_5XX", 500, "internal_error", "internal error"),
+    fixed("DEFAULT_5XX", Code::InternalError, message::INTERNAL),
 ];
 
 impl GatewayResponse {

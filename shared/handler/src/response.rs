@@ -8,14 +8,18 @@ use serde::Serialize;
 
 /// A JSON response that no cache keeps (key material and key state must never be cached).
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
-    let (status, text) = match serde_json::to_string(body) {
-        Ok(text) => (status, text),
+    match serde_json::to_string(body) {
+        Ok(text) => json_text(status, text),
         // Our bodies are plain structs; this is unreachable, but a panic is not an answer.
-        Err(_) => (
+        Err(_) => json_text(
             StatusCode::INTERNAL_SERVER_ERROR,
-            r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_owned(),
+            outcome::INTERNAL_ERROR_BODY.to_owned(),
         ),
-    };
+    }
+}
+
+/// A JSON text already serialized, with the same headers as [`json`].
+pub(crate) fn json_text(status: StatusCode, text: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -5,9 +5,7 @@ use std::error::Error as StdError;
 use keystore::StoreError;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
-use serde::Serialize;
-
-use crate::response::json;
+use outcome::{Code, message};
 
 type Cause = Box<dyn StdError + Send + Sync>;
 
@@ -21,13 +19,13 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
-    #[error("this key lacks the {0} scope")]
+    #[error("{}", outcome::insufficient_scope(.0))]
     InsufficientScope(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
-    #[error("method not allowed on this resource")]
+    #[error("{}", message::METHOD_NOT_ALLOWED)]
     MethodNotAllowed { allow: String },
-    #[error("request body exceeds 16 KiB")]
+    #[error("{}", message::PAYLOAD_TOO_LARGE)]
     PayloadTooLarge,
     #[error("{0}")]
     Conflict(&'static str),
@@ -37,62 +35,37 @@ pub enum ApiError {
     AlreadyRotated(&'static str),
     #[error("{0}")]
     KeyLimitReached(String),
-    #[error("the service is temporarily unavailable; retry shortly")]
+    #[error("{}", message::UNAVAILABLE)]
     ServiceUnavailable(#[source] Cause),
-    #[error("internal error")]
+    #[error("{}", message::INTERNAL)]
     Internal(#[source] Cause),
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorFields<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorFields<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<&'a str>,
 }
 
 impl ApiError {
     pub fn not_found_key() -> Self {
-        Self::NotFound("no API key with this id")
+        Self::NotFound(message::NO_SUCH_KEY)
     }
 
+    /// The status that goes with the code.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Conflict(_)
-            | Self::KeyNotActive(_)
-            | Self::AlreadyRotated(_)
-            | Self::KeyLimitReached(_) => StatusCode::CONFLICT,
-            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::InsufficientScope(_) => "insufficient_scope",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::Conflict(_) => "conflict",
-            Self::KeyNotActive(_) => "key_not_active",
-            Self::AlreadyRotated(_) => "already_rotated",
-            Self::KeyLimitReached(_) => "key_limit_reached",
-            Self::ServiceUnavailable(_) => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::InvalidRequest(_) => Code::InvalidRequest,
+            Self::Unauthorized(_) => Code::Unauthorized,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::InsufficientScope(_) => Code::InsufficientScope,
+            Self::NotFound(_) => Code::NotFound,
+            Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
+            Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::Conflict(_) => Code::Conflict,
+            Self::KeyNotActive(_) => Code::KeyNotActive,
+            Self::AlreadyRotated(_) => Code::AlreadyRotated,
+            Self::KeyLimitReached(_) => Code::KeyLimitReached,
+            Self::ServiceUnavailable(_) => Code::ServiceUnavailable,
+            Self::Internal(_) => Code::InternalError,
         }
     }
 
@@ -109,15 +82,8 @@ impl ApiError {
     }
 
     pub fn into_response(self, request_id: Option<&str>) -> Response<Body> {
-        let message = self.to_string();
-        let body = ErrorBody {
-            error: ErrorFields {
-                code: self.code(),
-                message: &message,
-                request_id,
-            },
-        };
-        let mut response = json(self.status(), &body);
+        let body = outcome::error_body(self.code(), &self.to_string(), request_id);
+        let mut response = crate::response::json_text(self.status(), body);
         let headers = response.headers_mut();
         match &self {
             Self::MethodNotAllowed { allow } => {

@@ -6,7 +6,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
-use crate::routes::{self, Route};
+use gateway::routes::{self, Route};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 16 * 1024;
