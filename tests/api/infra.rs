@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use outcome::responses::GATEWAY_RESPONSES;
 use gateway::routes::{self, Function, ROUTES};
+use outcome::responses::GATEWAY_RESPONSES;
 use serde_yaml::Value;
 
 fn template() -> Value {

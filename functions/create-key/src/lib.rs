@@ -2,9 +2,9 @@
 //! ever leaves the service. `POST /api/v1/auth/api-keys/{id}/rotate`: replaces a key in one
 //! call, the old one ending after a grace period.
 
-use apikey::{Description, KeyName, OwnerId, Scope, ScopeSet, Timestamp};
-use gateway::routes::{self, Function};
+use apikey::{Description, GracePeriod, KeyName, Lifetime, OwnerId, Scope, ScopeSet, Timestamp};
 use gateway::State;
+use gateway::routes::{self, Function};
 use handler::{ApiError, Caller};
 use keystore::{KeyRecord, NewKey, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -67,12 +67,7 @@ impl CreateBody {
         };
         let expires_at = match self.expires_in_days {
             None => None,
-            Some(days @ 1..=3650) => Some(now.plus_days(days)),
-            Some(_) => {
-                return Err(ApiError::InvalidRequest(
-                    "expires_in_days must be a whole number from 1 to 3650".into(),
-                ));
-            }
+            Some(days) => Some(now.plus_days(Lifetime::new(days).map_err(invalid)?.get())),
         };
         let owner_id = match self.owner_id {
             None => caller.owner_id.clone(),
@@ -150,9 +145,6 @@ struct RotateBody {
     grace_period_seconds: Option<i64>,
 }
 
-const DEFAULT_GRACE_SECS: i64 = 86_400;
-const MAX_GRACE_SECS: i64 = 30 * 86_400;
-
 /// A new key with the old one's name, description, scopes, owner and lifetime; the old key
 /// ends `grace_period_seconds` from now (never later than it already would). One
 /// transaction, so concurrent rotations of one key have exactly one winner.
@@ -165,13 +157,8 @@ async fn rotate(
     let id = handler::path_id(req)?;
     let body: RotateBody = handler::json_body(req)?.unwrap_or_default();
     let grace = match body.grace_period_seconds {
-        None => DEFAULT_GRACE_SECS,
-        Some(g @ 0..=MAX_GRACE_SECS) => g,
-        Some(_) => {
-            return Err(ApiError::InvalidRequest(
-                "grace_period_seconds must be a whole number from 0 to 2592000".into(),
-            ));
-        }
+        None => GracePeriod::DEFAULT,
+        Some(secs) => GracePeriod::new(secs).map_err(invalid)?,
     };
     let old = state
         .store
@@ -194,7 +181,7 @@ async fn rotate(
     caller.may_mint_until(new.expires_at)?;
     let (key, record) = KeyRecord::issue(&state.config.key_prefix, new, now)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let rotation = state.store.rotate(&old, &record, grace, now).await?;
+    let rotation = state.store.rotate(&old, &record, grace.get(), now).await?;
     let body = created_body(&rotation.new, key.expose_secret(), Some(&rotation.old), now)?;
     Ok(created(&rotation.new, &body))
 }

@@ -3,8 +3,8 @@
 //! Also the public `GET /.well-known/jwks.json`: the keys that verify the assertion.
 
 use apikey::{Scope, Timestamp};
-use gateway::routes::{self, Function};
 use gateway::State;
+use gateway::routes::{self, Function};
 use handler::{ApiError, Caller, KeyObject, ListParams};
 use keystore::{KeyRecord, Listing};
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -59,7 +59,7 @@ async fn list(
         .list(
             &listing,
             params.status,
-            params.limit,
+            params.limit.as_usize(),
             params.cursor.as_deref(),
             now,
         )

@@ -2,8 +2,8 @@
 //! strongly consistent reads, so the very next request with it is refused.
 
 use apikey::Scope;
-use gateway::routes::{self, Function};
 use gateway::State;
+use gateway::routes::{self, Function};
 use handler::{ApiError, Caller, KeyObject};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};

@@ -2,6 +2,7 @@
 //! name strings, scopes and what routes need, status. No I/O beyond the OS random source.
 
 mod base62;
+mod bounded;
 mod hash;
 mod id;
 mod key;
@@ -10,6 +11,7 @@ mod status;
 mod text;
 mod time;
 
+pub use bounded::{GracePeriod, Lifetime, PageLimit};
 pub use hash::KeyHash;
 pub use id::KeyId;
 pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
@@ -42,6 +44,12 @@ pub enum Error {
     InvalidScopes(&'static str),
     #[error("status must be one of active, revoked, expired")]
     InvalidStatus,
+    #[error("{field} must be a whole number from {min} to {max}")]
+    OutOfRange {
+        field: &'static str,
+        min: i64,
+        max: i64,
+    },
     #[error("the operating system's random source failed")]
     Entropy,
 }

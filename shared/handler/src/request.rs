@@ -1,6 +1,6 @@
 //! Reading requests: route, body, query string, path id, request id.
 
-use apikey::{KeyId, KeyStatus, OwnerId};
+use apikey::{KeyId, KeyStatus, OwnerId, PageLimit};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -94,19 +94,18 @@ pub fn path_id(req: &Request) -> Result<KeyId, ApiError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListParams {
     pub status: Option<KeyStatus>,
-    pub limit: usize,
+    pub limit: PageLimit,
     pub cursor: Option<String>,
     pub owner_id: Option<OwnerId>,
 }
 
 impl ListParams {
-    pub const DEFAULT_LIMIT: usize = 50;
     const KNOWN: [&str; 4] = ["status", "limit", "cursor", "owner_id"];
 
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
         let mut params = Self {
             status: None,
-            limit: Self::DEFAULT_LIMIT,
+            limit: PageLimit::DEFAULT,
             cursor: None,
             owner_id: None,
         };
@@ -138,10 +137,9 @@ impl ListParams {
             );
         }
         if let Some(s) = single("limit")? {
-            params.limit = match s.parse::<usize>() {
-                Ok(n) if (1..=100).contains(&n) && s.bytes().all(|b| b.is_ascii_digit()) => n,
-                _ => return bad("limit must be a whole number from 1 to 100".into()),
-            };
+            params.limit = s
+                .parse()
+                .map_err(|e: apikey::Error| ApiError::InvalidRequest(e.to_string()))?;
         }
         if let Some(s) = single("cursor")? {
             if s.is_empty() || s.len() > 512 {

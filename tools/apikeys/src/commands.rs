@@ -1,7 +1,8 @@
 use std::io::Read;
 
 use apikey::{
-    ApiKey, Description, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet, Timestamp,
+    ApiKey, Description, GracePeriod, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet,
+    Timestamp,
 };
 use handler::KeyObject;
 use keystore::client::{self, ClientSettings};
@@ -151,7 +152,7 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         name,
         description,
         scopes,
-        expires_at: args.expires_in_days.map(|d| now.plus_days(d)),
+        expires_at: args.expires_in_days.map(|d| now.plus_days(d.get())),
     };
     let cap = args.max_active_keys.max(1);
     let active = store
@@ -212,7 +213,7 @@ async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
     let now = Timestamp::now();
     // A status-filtered page does bounded work and may come back short, even empty, while
     // more keys follow: keep reading until `limit` keys are in hand or the listing ends.
-    let limit = usize::from(args.limit);
+    let limit = args.limit.as_usize();
     let mut keys = Vec::with_capacity(limit);
     let mut cursor: Option<String> = None;
     loop {
@@ -355,7 +356,13 @@ async fn verify(store: &KeyStore, prefix: &KeyPrefix, key: &str, json: bool) -> 
     }
 }
 
-async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json: bool) -> Outcome {
+async fn rotate(
+    store: &KeyStore,
+    prefix: &KeyPrefix,
+    id: &str,
+    grace: GracePeriod,
+    json: bool,
+) -> Outcome {
     let id = KeyId::parse(id).map_err(|_| usage(format!("{id:?} is not a key id (key_…)")))?;
     let now = Timestamp::now();
     let old = store
@@ -369,7 +376,7 @@ async fn rotate(store: &KeyStore, prefix: &KeyPrefix, id: &str, grace: i64, json
         new: record,
         old: ended,
     } = store
-        .rotate(&old, &record, grace, now)
+        .rotate(&old, &record, grace.get(), now)
         .await
         .map_err(|e| match e {
             StoreError::NotActive => {

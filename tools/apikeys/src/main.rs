@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use apikey::{GracePeriod, Lifetime, PageLimit};
 use clap::{Args, Parser, Subcommand};
 
 mod commands;
@@ -50,8 +51,8 @@ enum Command {
         /// The key's id, `key_…`.
         id: String,
         /// Seconds the old key keeps working (0-2592000).
-        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
-        grace_seconds: i64,
+        #[arg(long, default_value_t = GracePeriod::DEFAULT)]
+        grace_seconds: GracePeriod,
     },
     /// The keys that sign the assertion the podcast backend verifies (SPEC §15).
     SigningKey {
@@ -103,8 +104,8 @@ struct CreateArgs {
     #[arg(long)]
     admin: bool,
     /// Days until the key expires (1-3650); never, if absent.
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
-    expires_in_days: Option<i64>,
+    #[arg(long)]
+    expires_in_days: Option<Lifetime>,
     /// Create the key even if the owner already holds MAX_ACTIVE_KEYS_PER_OWNER active keys
     /// (the operator's override; it is said on stderr).
     #[arg(long)]
@@ -123,8 +124,8 @@ struct ListArgs {
     #[arg(long)]
     status: Option<String>,
     /// At most this many keys (1-100).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=100))]
-    limit: u16,
+    #[arg(long, default_value_t = PageLimit::DEFAULT)]
+    limit: PageLimit,
 }
 
 #[tokio::main(flavor = "current_thread")]
