@@ -140,6 +140,7 @@ impl App {
             Function::CreateKey => create_key::handler(&self.state, req).await,
             Function::ListKeys => list_keys::handler(&self.state, req).await,
             Function::RevokeKey => revoke_key::handler(&self.state, req).await,
+            other => panic!("{other:?} serves no key-management route"),
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();

@@ -40,11 +40,7 @@ const PUBLIC: [&str; 5] = [
 ];
 
 fn logical_id(function: Function) -> &'static str {
-    match function {
-        Function::CreateKey => "CreateKeyFunction",
-        Function::ListKeys => "ListKeysFunction",
-        Function::RevokeKey => "RevokeKeyFunction",
-    }
+    function.logical_id()
 }
 
 /// The function an operation's Lambda integration invokes, by logical id.
@@ -115,7 +111,7 @@ fn the_template_has_no_route_the_code_does_not_serve() {
             let method = method.as_str().expect("method");
             if method == "x-amazon-apigateway-any-method" {
                 // Other methods go to a function that answers 405 with Allow.
-                assert_eq!(integrated_function(op), "ListKeysFunction");
+                assert_eq!(integrated_function(op), Function::ListKeys.logical_id());
                 continue;
             }
             let upper = method.to_uppercase();
@@ -129,7 +125,7 @@ fn the_template_has_no_route_the_code_does_not_serve() {
     }
     assert_eq!(
         integrated_function(&paths[routes::KEYS_SUBTREE]["x-amazon-apigateway-any-method"]),
-        "ListKeysFunction",
+        Function::ListKeys.logical_id(),
         "unknown key-management paths stay with podkeys"
     );
 }
@@ -141,13 +137,15 @@ fn each_function_builds_the_binary_of_its_crate_for_arm64_al2023() {
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"][0], "arm64");
     assert_eq!(globals["Handler"], "bootstrap");
-    for (logical, binary) in [
-        ("AuthorizerFunction", "authorizer"),
-        ("CreateKeyFunction", "create-key"),
-        ("ListKeysFunction", "list-keys"),
-        ("RevokeKeyFunction", "revoke-key"),
-        ("SiteFunction", "site"),
-    ] {
+    let functions: Vec<&str> = t["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .filter_map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(functions.len(), Function::ALL.len(), "{functions:?}");
+    for (logical, binary) in Function::ALL.map(|f| (f.logical_id(), f.binary())) {
         let f = &t["Resources"][logical];
         assert_eq!(f["Type"], "AWS::Serverless::Function", "{logical}");
         assert_eq!(
@@ -290,8 +288,8 @@ fn the_template_keeps_keys_out_of_logs_and_limits_what_the_authorizer_may_write(
             "LogRetentionDays"
         );
     }
-    let statements =
-        &t["Resources"]["AuthorizerFunction"]["Properties"]["Policies"][0]["Statement"];
+    let statements = &t["Resources"][Function::Authorizer.logical_id()]["Properties"]["Policies"]
+        [0]["Statement"];
     let update = statements
         .as_sequence()
         .expect("statements")
@@ -346,11 +344,15 @@ fn the_public_pages_skip_the_authorizer_and_only_they_do() {
             if routes::PUBLIC.contains(&path) {
                 assert_eq!(
                     integrated_function(op),
-                    "ListKeysFunction",
+                    Function::ListKeys.logical_id(),
                     "{method:?} {path}"
                 );
             } else if public {
-                assert_eq!(integrated_function(op), "SiteFunction", "{method:?} {path}");
+                assert_eq!(
+                    integrated_function(op),
+                    Function::Site.logical_id(),
+                    "{method:?} {path}"
+                );
             } else {
                 assert_eq!(
                     op["security"][0]["PodkeysAuthorizer"],
@@ -361,6 +363,6 @@ fn the_public_pages_skip_the_authorizer_and_only_they_do() {
         }
     }
     // The site function has no business with the table.
-    let site = &template()["Resources"]["SiteFunction"]["Properties"];
+    let site = &template()["Resources"][Function::Site.logical_id()]["Properties"];
     assert!(site["Policies"].is_null(), "no table permissions");
 }

@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gateway::routes::Function;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -161,7 +162,8 @@ async fn no_function_logs_a_key_at_the_most_verbose_level_an_operator_can_set() 
     allow.0["headers"]["Authorization"] = json!(format!("Bearer {key}"));
     allow.0["headers"]["Api-Key"] = json!(key);
     let deny = Event::authorizer_for("DELETE", "/api/v1/auth/api-keys/key_x", &key);
-    let (answers, written) = run_function(&app, "authorizer", vec![allow.0, deny.0]).await;
+    let (answers, written) =
+        run_function(&app, Function::Authorizer.binary(), vec![allow.0, deny.0]).await;
     assert_eq!(
         answers.len(),
         2,
@@ -194,7 +196,7 @@ async fn no_function_logs_a_key_at_the_most_verbose_level_an_operator_can_set() 
     let mut create = Event::create(json!({"name": "from the log test"})).by(&record);
     create.0["headers"]["X-API-Key"] = json!(key);
     create.0["multiValueHeaders"]["X-API-Key"] = json!([key]);
-    let (answers, written) = run_function(&app, "create-key", vec![create.0]).await;
+    let (answers, written) = run_function(&app, Function::CreateKey.binary(), vec![create.0]).await;
     assert_eq!(answers.len(), 1, "create-key answered: {written}");
     let answer: Value = serde_json::from_str(&answers[0]).expect("a proxy response");
     assert_eq!(answer["statusCode"], 201, "{answer}");

@@ -17,12 +17,55 @@ pub const JWKS: &str = "/.well-known/jwks.json";
 /// The functions' routes that need no key (SPEC §15: a backend fetches the JWKS unauthenticated).
 pub const PUBLIC: &[&str] = &[JWKS];
 
-/// Which function serves a route.
+/// The functions of the stack: the one catalogue of their template logical ids and binaries
+/// (the local gateway runs them by binary; the template tests look them up by logical id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
+    Authorizer,
     CreateKey,
     ListKeys,
     RevokeKey,
+    Site,
+}
+
+impl Function {
+    pub const ALL: [Self; 5] = [
+        Self::Authorizer,
+        Self::CreateKey,
+        Self::ListKeys,
+        Self::RevokeKey,
+        Self::Site,
+    ];
+
+    /// The crate and binary (`cargo lambda build`, `BuildProperties.Binary`).
+    pub const fn binary(self) -> &'static str {
+        match self {
+            Self::Authorizer => "authorizer",
+            Self::CreateKey => "create-key",
+            Self::ListKeys => "list-keys",
+            Self::RevokeKey => "revoke-key",
+            Self::Site => "site",
+        }
+    }
+
+    /// The resource's logical id in `infra/template.yaml`.
+    pub const fn logical_id(self) -> &'static str {
+        match self {
+            Self::Authorizer => "AuthorizerFunction",
+            Self::CreateKey => "CreateKeyFunction",
+            Self::ListKeys => "ListKeysFunction",
+            Self::RevokeKey => "RevokeKeyFunction",
+            Self::Site => "SiteFunction",
+        }
+    }
+
+    pub fn from_binary(binary: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.binary() == binary)
+    }
+
+    pub fn from_logical_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.logical_id() == id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use gateway::routes::Function;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -41,25 +42,9 @@ pub enum Failure {
     Invoke(String),
 }
 
-/// The functions this gateway can run in-process, by binary name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Handler {
-    CreateKey,
-    ListKeys,
-    RevokeKey,
-    Site,
-}
-
-impl Handler {
-    fn for_binary(binary: &str) -> Option<Self> {
-        match binary {
-            "create-key" => Some(Self::CreateKey),
-            "list-keys" => Some(Self::ListKeys),
-            "revoke-key" => Some(Self::RevokeKey),
-            "site" => Some(Self::Site),
-            _ => None,
-        }
-    }
+/// The HTTP functions this gateway can run in-process (the authorizer is called apart).
+fn http_function(binary: &str) -> Option<Function> {
+    Function::from_binary(binary).filter(|f| *f != Function::Authorizer)
 }
 
 pub struct Invoker {
@@ -84,8 +69,8 @@ impl Invoker {
             .binary(logical_id)
             .ok_or_else(|| format!("{logical_id} is not a function of the template"))?;
         let in_process = match authorizer {
-            true => binary == "authorizer",
-            false => Handler::for_binary(binary).is_some(),
+            true => Function::from_binary(binary) == Some(Function::Authorizer),
+            false => http_function(binary).is_some(),
         };
         match (&self.functions, in_process) {
             (Functions::InProcess(_), false) => Err(format!(
@@ -114,18 +99,21 @@ impl Invoker {
                 let handler = self
                     .catalogue
                     .binary(logical_id)
-                    .and_then(Handler::for_binary)
+                    .and_then(http_function)
                     .ok_or_else(|| Failure::Invoke(format!("no function {logical_id}")))?;
                 let req = lambda_http::request::from_str(&event.to_string())
                     .map_err(|e| Failure::Invoke(format!("proxy event: {e}")))?;
                 let resp = match handler {
-                    Handler::CreateKey => create_key::handler(state, req).await,
-                    Handler::ListKeys => list_keys::handler(state, req).await,
-                    Handler::RevokeKey => revoke_key::handler(state, req).await,
-                    Handler::Site => match site::handler(req).await {
+                    Function::CreateKey => create_key::handler(state, req).await,
+                    Function::ListKeys => list_keys::handler(state, req).await,
+                    Function::RevokeKey => revoke_key::handler(state, req).await,
+                    Function::Site => match site::handler(req).await {
                         Ok(r) => r,
                         Err(never) => match never {},
                     },
+                    Function::Authorizer => {
+                        return Err(Failure::Invoke(format!("{logical_id} is the authorizer")));
+                    }
                 };
                 let (parts, body) = resp.into_parts();
                 let mut out = Response::new(Body::from(Bytes::copy_from_slice(body.as_ref())));
