@@ -6,7 +6,7 @@
 #     (http:// only on loopback)
 # Every other configuration variable of the functions passes straight through to them, as on
 # Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
-# ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, RUST_LOG (README, Configuration).
+# ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, FEED_PATHS, RUST_LOG (README, Configuration).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -6,6 +6,7 @@ mod browser;
 mod create;
 mod e2e;
 mod faults;
+mod feeds;
 mod helpers;
 mod hostile;
 mod infra;

@@ -105,7 +105,7 @@ async fn a_storm_of_500_concurrent_creates_gives_500_distinct_working_keys() {
 }
 
 /// Every log line of this test binary, at TRACE, from the first test that asks onwards.
-fn captured_logs() -> &'static Mutex<Vec<u8>> {
+pub(crate) fn captured_logs() -> &'static Mutex<Vec<u8>> {
     static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));

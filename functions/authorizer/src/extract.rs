@@ -1,4 +1,5 @@
-//! Finding the presented key in a request's headers.
+//! Finding the presented key in a request's headers, or in its `api_key` query parameter
+//! (feed keys only, SPEC §16).
 
 use std::collections::HashMap;
 
@@ -20,6 +21,10 @@ pub struct AuthorizerEvent {
     pub headers: Option<HashMap<String, Option<String>>>,
     #[serde(default)]
     pub multi_value_headers: Option<HashMap<String, Option<Vec<Option<String>>>>>,
+    #[serde(default)]
+    pub query_string_parameters: Option<HashMap<String, Option<String>>>,
+    #[serde(default)]
+    pub multi_value_query_string_parameters: Option<HashMap<String, Option<Vec<Option<String>>>>>,
     #[serde(default)]
     pub request_context: Option<EventContext>,
 }
@@ -91,6 +96,35 @@ fn key_in_header<'a>(name: &str, value: &'a str) -> Option<&'a str> {
     } else {
         None
     }
+}
+
+/// The query parameter a podcast app's feed URL carries its key in (Pinepods' name).
+pub const QUERY_KEY_PARAMETER: &str = "api_key";
+
+/// The key in `?api_key=`, across `queryStringParameters` and
+/// `multiValueQueryStringParameters` (names are case-sensitive in a query string). The same
+/// value twice is one key; different values conflict.
+pub fn query_key(event: &AuthorizerEvent) -> Presented<'_> {
+    let singles = event
+        .query_string_parameters
+        .iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str() == QUERY_KEY_PARAMETER)
+        .filter_map(|(_, value)| value.as_deref());
+    let multis = event
+        .multi_value_query_string_parameters
+        .iter()
+        .flatten()
+        .filter(|(name, _)| name.as_str() == QUERY_KEY_PARAMETER)
+        .flat_map(|(_, values)| values.iter().flatten().flatten().map(String::as_str));
+    let mut found: Option<&str> = None;
+    for candidate in singles.chain(multis) {
+        match found {
+            Some(existing) if existing != candidate => return Presented::Conflicting,
+            _ => found = Some(candidate),
+        }
+    }
+    found.map_or(Presented::None, Presented::One)
 }
 
 #[cfg(test)]
@@ -177,5 +211,43 @@ mod tests {
             presented_key(&event(&[("Authorization", "Bearer")], &[])),
             Presented::One("")
         );
+    }
+
+    fn with_query(single: &[(&str, &str)], multi: &[(&str, &[&str])]) -> AuthorizerEvent {
+        AuthorizerEvent {
+            query_string_parameters: Some(
+                single
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                    .collect(),
+            ),
+            multi_value_query_string_parameters: Some(
+                multi
+                    .iter()
+                    .map(|(k, vs)| {
+                        let vs = vs.iter().map(|v| Some((*v).to_owned())).collect();
+                        ((*k).to_owned(), Some(vs))
+                    })
+                    .collect(),
+            ),
+            ..AuthorizerEvent::default()
+        }
+    }
+
+    #[test]
+    fn the_query_key_is_api_key_exactly_and_two_values_conflict() {
+        let one = with_query(&[("api_key", "k")], &[("api_key", &["k"])]);
+        assert_eq!(query_key(&one), Presented::One("k"));
+        let two = with_query(&[("api_key", "k")], &[("api_key", &["k", "j"])]);
+        assert_eq!(query_key(&two), Presented::Conflicting);
+        for other in ["API_KEY", "apikey", "key"] {
+            assert_eq!(
+                query_key(&with_query(&[(other, "k")], &[])),
+                Presented::None
+            );
+        }
+        assert_eq!(query_key(&AuthorizerEvent::default()), Presented::None);
+        // The header extraction never looks at the query string.
+        assert_eq!(presented_key(&one), Presented::None);
     }
 }

@@ -19,7 +19,7 @@ pub mod policy;
 
 use std::time::{Duration, Instant};
 
-use apikey::{ApiKey, KeyStatus, Requirement, Timestamp, requirement};
+use apikey::{ApiKey, KeyStatus, Scope, Timestamp, is_read, requirement};
 use assertion::SigningKey;
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
@@ -32,7 +32,9 @@ use lambda_runtime::Diagnostic;
 use outcome::{Code, message};
 use serde_json::{Value, json};
 
-pub use extract::{AuthorizerEvent, EventContext, Presented, presented_key};
+pub use extract::{
+    AuthorizerEvent, EventContext, Presented, QUERY_KEY_PARAMETER, presented_key, query_key,
+};
 use policy::{Effect, MethodArn};
 
 /// A decision is always made within this, whatever DynamoDB does (SPEC §4: 3 s).
@@ -136,10 +138,21 @@ async fn decide(
         let e = AuthError::Failed("methodArn is not an execute-api ARN".into());
         return (Err(e), Outcome::Failed, None);
     };
-    let text = match presented_key(event) {
-        Presented::None => return reject("no_key"),
-        Presented::Conflicting => return reject("conflicting_keys"),
-        Presented::One(text) => text,
+    // A key in the URL only for a read of a feed path (SPEC §16); anywhere else it is refused
+    // as if no key were sent, before any lookup, so ordinary keys gain nothing in a URL.
+    let (text, in_query) = match (presented_key(event), query_key(event)) {
+        (Presented::Conflicting, _) | (_, Presented::Conflicting) => {
+            return reject("conflicting_keys");
+        }
+        (Presented::One(_), Presented::One(_)) => return reject("conflicting_keys"),
+        (Presented::One(text), Presented::None) => (text, false),
+        (Presented::None, Presented::One(text)) => {
+            if !(is_read(arn.verb) && state.config.feed_paths.matches(&arn.path)) {
+                return reject("query_key_not_allowed_here");
+            }
+            (text, true)
+        }
+        (Presented::None, Presented::None) => return reject("no_key"),
     };
     let Ok(key) = ApiKey::parse(&state.config.key_prefix, text) else {
         return reject("malformed_key");
@@ -165,16 +178,24 @@ async fn decide(
         }
     };
     let key_id = Some(record.id.to_string());
+    if in_query && !record.scopes.is_feed_only() {
+        // A valid key, but not a feed key: refused as if unknown, and logged by id only.
+        return (
+            Err(AuthError::Unauthorized),
+            Outcome::Rejected("query_key_not_feed_only"),
+            key_id,
+        );
+    }
     let refusal = match record.status(now) {
         KeyStatus::Revoked => Some((Code::KeyRevoked, message::KEY_REVOKED.into())),
         KeyStatus::Expired => Some((Code::KeyExpired, message::KEY_EXPIRED.into())),
-        KeyStatus::Active => match requirement(arn.verb, &arn.path) {
-            Requirement::Scope(s) if !record.scopes.allows(s) => Some((
-                Code::InsufficientScope,
-                outcome::insufficient_scope(s.as_str()),
-            )),
-            _ => None,
-        },
+        KeyStatus::Active => {
+            let needs = requirement(arn.verb, &arn.path, &state.config.feed_paths);
+            (!needs.is_met_by(record.scopes)).then(|| {
+                let scope = needs.named_scope().map_or("a required", Scope::as_str);
+                (Code::InsufficientScope, outcome::insufficient_scope(scope))
+            })
+        }
     };
     if let Some((code, message)) = refusal {
         let response = deny(&record, method_arn, code, &message);

@@ -3,6 +3,7 @@
 
 mod base62;
 mod bounded;
+mod feeds;
 mod hash;
 mod id;
 mod key;
@@ -12,10 +13,11 @@ mod text;
 mod time;
 
 pub use bounded::{GracePeriod, Lifetime, PageLimit};
+pub use feeds::{DEFAULT_FEED_PATHS, FeedPaths};
 pub use hash::KeyHash;
 pub use id::KeyId;
 pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
-pub use scope::{KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, requirement};
+pub use scope::{KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, is_read, requirement};
 pub use status::KeyStatus;
 pub use text::{Description, KeyName, OwnerId};
 pub use time::Timestamp;
@@ -42,6 +44,8 @@ pub enum Error {
     UnknownScope(String),
     #[error("scopes: {0}")]
     InvalidScopes(&'static str),
+    #[error("FEED_PATHS: {0}")]
+    InvalidFeedPaths(&'static str),
     #[error("status must be one of active, revoked, expired")]
     InvalidStatus,
     #[error("{field} must be a whole number from {min} to {max}")]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::{Error, FeedPaths};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -13,17 +13,21 @@ pub enum Scope {
     KeysWrite,
     PodcastsRead,
     PodcastsWrite,
+    /// GET/HEAD on the feed paths only (SPEC §16); the one scope a key may hold to be sent
+    /// in a URL's `api_key` query parameter.
+    FeedsRead,
     /// Manage every owner's keys. Implies every other scope.
     Admin,
 }
 
 impl Scope {
-    pub const EVERY: [Scope; 6] = [
+    pub const EVERY: [Scope; 7] = [
         Scope::All,
         Scope::KeysRead,
         Scope::KeysWrite,
         Scope::PodcastsRead,
         Scope::PodcastsWrite,
+        Scope::FeedsRead,
         Scope::Admin,
     ];
 
@@ -34,6 +38,7 @@ impl Scope {
             Self::KeysWrite => "keys:write",
             Self::PodcastsRead => "podcasts:read",
             Self::PodcastsWrite => "podcasts:write",
+            Self::FeedsRead => "feeds:read",
             Self::Admin => "admin",
         }
     }
@@ -46,6 +51,7 @@ impl Scope {
             Self::PodcastsRead => 1 << 3,
             Self::PodcastsWrite => 1 << 4,
             Self::Admin => 1 << 5,
+            Self::FeedsRead => 1 << 6,
         }
     }
 }
@@ -53,7 +59,8 @@ impl Scope {
 const NON_ADMIN: u8 = Scope::KeysRead.bit()
     | Scope::KeysWrite.bit()
     | Scope::PodcastsRead.bit()
-    | Scope::PodcastsWrite.bit();
+    | Scope::PodcastsWrite.bit()
+    | Scope::FeedsRead.bit();
 
 impl FromStr for Scope {
     type Err = Error;
@@ -121,6 +128,11 @@ impl ScopeSet {
         self.0 & Scope::Admin.bit() != 0
     }
 
+    /// Exactly `feeds:read` and nothing else: the only keys a URL may carry (SPEC §16).
+    pub fn is_feed_only(self) -> bool {
+        self.0 == Scope::FeedsRead.bit()
+    }
+
     /// The concrete scopes this set grants once `*` and `admin` are expanded.
     fn effective(self) -> u8 {
         let mut bits = self.0;
@@ -164,6 +176,8 @@ pub enum Requirement {
     /// Any active key (`GET /auth/me`).
     ActiveKey,
     Scope(Scope),
+    /// A read of a feed path: `feeds:read` or `podcasts:read` (SPEC §16).
+    FeedRead,
 }
 
 impl Requirement {
@@ -171,6 +185,16 @@ impl Requirement {
         match self {
             Self::ActiveKey => true,
             Self::Scope(s) => scopes.allows(s),
+            Self::FeedRead => scopes.allows(Scope::FeedsRead) || scopes.allows(Scope::PodcastsRead),
+        }
+    }
+
+    /// The scope to name in a refusal.
+    pub fn named_scope(self) -> Option<Scope> {
+        match self {
+            Self::ActiveKey => None,
+            Self::Scope(s) => Some(s),
+            Self::FeedRead => Some(Scope::FeedsRead),
         }
     }
 }
@@ -179,15 +203,15 @@ pub const KEYS_PATH: &str = "/api/v1/auth/api-keys";
 pub const ME_PATH: &str = "/api/v1/auth/me";
 
 /// The requirement of a request, by method and path (SPEC §3). Anything that is not a key
-/// route is the podcast backend: reads need `podcasts:read`, everything else
-/// `podcasts:write`.
+/// route is the podcast backend: reads need `podcasts:read` (or `feeds:read` on a feed path,
+/// SPEC §16), everything else `podcasts:write`.
 ///
 /// Where a path is ambiguous the answer requires more, never less: `me` is exactly
 /// `/api/v1/auth/me` (`/api/v1/auth/me/x` is routed to the backend, so it is a podcast route),
 /// and the whole `/api/v1/auth/api-keys/…` subtree is key management, which the API routes to
 /// podkeys (unknown paths there are answered 404 by podkeys, never by the backend).
-pub fn requirement(method: &str, path: &str) -> Requirement {
-    let reads = method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD");
+pub fn requirement(method: &str, path: &str, feeds: &FeedPaths) -> Requirement {
+    let reads = is_read(method);
     let keys_subtree = path
         .strip_prefix(KEYS_PATH)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
@@ -199,6 +223,8 @@ pub fn requirement(method: &str, path: &str) -> Requirement {
         } else {
             Scope::KeysWrite
         })
+    } else if reads && feeds.matches(path) {
+        Requirement::FeedRead
     } else {
         Requirement::Scope(if reads {
             Scope::PodcastsRead
@@ -206,6 +232,11 @@ pub fn requirement(method: &str, path: &str) -> Requirement {
             Scope::PodcastsWrite
         })
     }
+}
+
+/// GET or HEAD.
+pub fn is_read(method: &str) -> bool {
+    method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
 }
 
 #[cfg(test)]
@@ -248,11 +279,40 @@ mod tests {
             Scope::KeysWrite,
             Scope::PodcastsRead,
             Scope::PodcastsWrite,
+            Scope::FeedsRead,
         ] {
             assert!(star.allows(s));
         }
         assert!(!star.allows(Scope::Admin));
         assert!(!star.is_admin());
+    }
+
+    #[test]
+    fn feed_paths_need_feeds_read_or_podcasts_read_for_reads_only() {
+        let feeds = FeedPaths::default();
+        let feed = requirement("GET", "/api/v1/feeds/42", &feeds);
+        assert_eq!(feed, Requirement::FeedRead);
+        assert_eq!(
+            requirement("HEAD", "/api/v1/episodes/7/audio", &feeds),
+            feed
+        );
+        assert_eq!(
+            requirement("POST", "/api/v1/feeds/42", &feeds),
+            Requirement::Scope(Scope::PodcastsWrite)
+        );
+        assert_eq!(
+            requirement("GET", "/api/v1/podcasts/1", &feeds),
+            Requirement::Scope(Scope::PodcastsRead)
+        );
+        assert!(feed.is_met_by(set(&["feeds:read"])));
+        assert!(feed.is_met_by(set(&["podcasts:read"])));
+        assert!(feed.is_met_by(set(&["*"])));
+        assert!(!feed.is_met_by(set(&["keys:read"])));
+        let podcasts = requirement("GET", "/api/v1/podcasts/1", &feeds);
+        assert!(!podcasts.is_met_by(set(&["feeds:read"])));
+        assert!(set(&["feeds:read"]).is_feed_only());
+        assert!(!set(&["feeds:read", "keys:read"]).is_feed_only());
+        assert!(!set(&["*"]).is_feed_only());
     }
 
     #[test]
@@ -273,10 +333,23 @@ mod tests {
             (&["keys:write"], &["keys:read"], false),
             (&["keys:write"], &["*"], false),
             (
-                &["keys:read", "keys:write", "podcasts:read", "podcasts:write"],
+                &[
+                    "keys:read",
+                    "keys:write",
+                    "podcasts:read",
+                    "podcasts:write",
+                    "feeds:read",
+                ],
                 &["*"],
                 true,
             ),
+            (
+                &["keys:read", "keys:write", "podcasts:read", "podcasts:write"],
+                &["*"],
+                false,
+            ),
+            (&["*"], &["feeds:read"], true),
+            (&["feeds:read"], &["podcasts:read"], false),
             (
                 &["keys:write", "podcasts:read"],
                 &["podcasts:read", "keys:write"],
@@ -339,7 +412,11 @@ mod tests {
             ("OPTIONS", "/api/v1/podcasts", Needs(Scope::PodcastsWrite)),
         ];
         for (method, path, want) in cases {
-            assert_eq!(requirement(method, path), want, "{method} {path}");
+            assert_eq!(
+                requirement(method, path, &FeedPaths::none()),
+                want,
+                "{method} {path}"
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apikey::KeyPrefix;
+use apikey::{FeedPaths, KeyPrefix};
 
 /// What every function reads from its environment (SPEC §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,9 @@ pub struct Config {
     pub assertion_issuer: Option<String>,
     /// Most active keys one owner may hold (`MAX_ACTIVE_KEYS_PER_OWNER`, default 100).
     pub max_active_keys_per_owner: usize,
+    /// Where `feeds:read` keys may read, and the only paths a key may arrive in `?api_key=`
+    /// (`FEED_PATHS`, SPEC §16).
+    pub feed_paths: FeedPaths,
 }
 
 pub const DEFAULT_AUDIENCE: &str = "podcast-backend";
@@ -36,6 +39,8 @@ pub enum ConfigError {
     NotANumber(&'static str, String),
     #[error("{0} is invalid ({1:?}): {2}")]
     Invalid(&'static str, String, &'static str),
+    #[error("{0}")]
+    Domain(#[from] apikey::Error),
 }
 
 impl Config {
@@ -84,6 +89,10 @@ impl Config {
                 ));
             }
         };
+        let feed_paths = match get("FEED_PATHS") {
+            None => FeedPaths::default(),
+            Some(list) => FeedPaths::parse(&list)?,
+        };
         let signing_table_name = get("SIGNING_TABLE_NAME")
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| keystore::signing::default_signing_table(&table_name));
@@ -94,6 +103,7 @@ impl Config {
             assertion_audience: audience,
             assertion_issuer: issuer,
             max_active_keys_per_owner,
+            feed_paths,
             table_name,
             key_prefix,
         })
@@ -111,6 +121,7 @@ impl Config {
             assertion_audience: DEFAULT_AUDIENCE.into(),
             assertion_issuer: None,
             max_active_keys_per_owner: DEFAULT_MAX_ACTIVE_KEYS,
+            feed_paths: FeedPaths::default(),
         }
     }
 }
@@ -219,6 +230,14 @@ mod tests {
                     ("MAX_ACTIVE_KEYS_PER_OWNER", "1000000"),
                 ],
                 "MAX_ACTIVE_KEYS_PER_OWNER",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("FEED_PATHS", "feeds/*")],
+                "FEED_PATHS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("FEED_PATHS", "/a,,/b")],
+                "FEED_PATHS",
             ),
         ];
         for (pairs, named) in cases {

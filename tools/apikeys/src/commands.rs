@@ -1,8 +1,8 @@
 use std::io::Read;
 
 use apikey::{
-    ApiKey, Description, GracePeriod, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet,
-    Timestamp,
+    ApiKey, Description, FeedPaths, GracePeriod, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId,
+    Scope, ScopeSet, Timestamp,
 };
 use handler::KeyObject;
 use keystore::client::{self, ClientSettings};
@@ -139,6 +139,15 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         .transpose()
         .map_err(|e| usage(format!("--description: {e}")))?;
     let mut names: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
+    if args.feed {
+        // A feed key holds feeds:read and nothing else, or a URL may not carry it (SPEC §16).
+        if args.admin || !names.is_empty() {
+            return Err(usage(
+                "--feed makes a key with feeds:read only; drop --scopes and --admin".into(),
+            ));
+        }
+        names.push(Scope::FeedsRead.as_str());
+    }
     if args.admin {
         names.push("admin");
     }
@@ -195,6 +204,15 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
             record.scopes.to_spaced()
         );
         println!("{}", key.expose_secret());
+        if record.scopes.is_feed_only() {
+            let example = FeedPaths::parse(&args.feed_paths)
+                .ok()
+                .and_then(|f| f.example())
+                .unwrap_or_else(|| "/api/v1/feeds/{feed}".into());
+            eprintln!(
+                "A feed key: podcast apps use it in a feed URL, https://<your API>{example}?api_key=<the key>"
+            );
+        }
     }
     Ok(())
 }

@@ -103,6 +103,13 @@ struct CreateArgs {
     /// Make an admin key (sees and manages every owner's keys).
     #[arg(long)]
     admin: bool,
+    /// Make a feed key (`feeds:read` only): the one kind podcast apps may put in a feed URL,
+    /// `?api_key=` (SPEC §16).
+    #[arg(long)]
+    feed: bool,
+    /// The API's feed paths, for the example URL a feed key is printed with.
+    #[arg(long, env = "FEED_PATHS", default_value = apikey::DEFAULT_FEED_PATHS, hide = true)]
+    feed_paths: String,
     /// Days until the key expires (1-3650); never, if absent.
     #[arg(long)]
     expires_in_days: Option<Lifetime>,

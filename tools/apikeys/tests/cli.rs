@@ -147,6 +147,31 @@ async fn an_operator_bootstraps_an_admin_key_and_manages_keys() {
     );
 }
 
+/// SPEC §16: one flag makes the one kind of key a feed URL may carry, and says how to use it.
+#[test]
+fn create_feed_makes_a_feeds_read_only_key_and_shows_the_feed_url() {
+    let cli = Cli::new("clifeed");
+    cli.ok(&["table", "create"]);
+    let out = cli.run(&["create", "--owner", "ann", "--name", "AntennaPod", "--feed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    let key = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(said.contains("scopes: feeds:read;"), "{said}");
+    assert!(
+        said.contains("/api/v1/feeds/{feed}?api_key=<the key>"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(key.trim()),
+        "the key is printed once, on stdout"
+    );
+    let json = cli.ok(&[
+        "--json", "create", "--owner", "ann", "--name", "b", "--feed",
+    ]);
+    let body: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(body["scopes"], serde_json::json!(["feeds:read"]));
+}
+
 #[test]
 fn operational_errors_are_clear_and_exit_non_zero() {
     let cli = Cli::new("clierr");
@@ -184,6 +209,11 @@ fn operational_errors_are_clear_and_exit_non_zero() {
             "expires-in-days",
         ),
         (&["list", "--status", "gone"], 2, "--status"),
+        (
+            &["create", "--owner", "a", "--name", "x", "--feed", "--admin"],
+            2,
+            "--feed",
+        ),
         (&["list", "--limit", "500"], 2, "limit"),
         (&["frobnicate"], 2, "unrecognized subcommand"),
     ];

@@ -26,6 +26,10 @@ pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// How functions are run.
 #[derive(Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per gateway, made once at startup"
+)]
 pub enum Functions {
     /// Each function's handler called in this process, sharing one store.
     InProcess(gateway::State),

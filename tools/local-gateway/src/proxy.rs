@@ -1,7 +1,7 @@
 //! The podcast backend behind the `HTTP_PROXY` integration. API Gateway passes the client's
 //! method, path, query, headers and body through
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/setup-http-integrations.html>),
-//! except for the integration request headers the document maps
+//! except for the integration request headers and query parameters the document maps
 //! (`x-amazon-apigateway-integration.requestParameters`): those are set from their source,
 //! a static value in single quotes or `context.authorizer.*`
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration-requestParameters.html>,
@@ -38,19 +38,46 @@ pub enum Source {
     MethodHeader(HeaderName),
 }
 
-/// The header mappings of an integration's `requestParameters`. Mappings this gateway does
-/// not emulate are refused at startup rather than ignored.
-pub fn header_mappings(parameters: &serde_yaml::Value) -> Result<Vec<HeaderMapping>, String> {
+/// One `integration.request.querystring.NAME` mapping to a static value: whatever the client
+/// sent under that name is replaced by the value (the template uses it to keep feed keys,
+/// `?api_key=`, from the backend, SPEC §16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryMapping {
+    pub name: String,
+    pub value: String,
+}
+
+/// An integration's `requestParameters`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mappings {
+    pub headers: Vec<HeaderMapping>,
+    pub query: Vec<QueryMapping>,
+}
+
+/// The mappings of an integration's `requestParameters`. Mappings this gateway does not
+/// emulate are refused at startup rather than ignored.
+pub fn mappings(parameters: &serde_yaml::Value) -> Result<Mappings, String> {
     let Some(parameters) = parameters.as_mapping() else {
-        return Ok(Vec::new());
+        return Ok(Mappings::default());
     };
-    let mut mappings = Vec::new();
+    let mut mappings = Mappings::default();
     for (target, source) in parameters {
         let (Some(target), Some(source)) = (target.as_str(), source.as_str()) else {
             return Err("requestParameters: a mapping is not a string".into());
         };
         if target == "integration.request.path.proxy" && source == "method.request.path.proxy" {
             continue; // the `{proxy}` of the backend URL: see `forward`
+        }
+        if let Some(name) = target.strip_prefix("integration.request.querystring.") {
+            let value = source
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .ok_or_else(|| format!("requestParameters: {target}: only static values"))?;
+            mappings.query.push(QueryMapping {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            });
+            continue;
         }
         let name = target
             .strip_prefix("integration.request.header.")
@@ -69,9 +96,34 @@ pub fn header_mappings(parameters: &serde_yaml::Value) -> Result<Vec<HeaderMappi
                 "requestParameters: {target}: {source} is not emulated"
             ));
         };
-        mappings.push(HeaderMapping { name, source });
+        mappings.headers.push(HeaderMapping { name, source });
     }
     Ok(mappings)
+}
+
+/// The query string the backend receives: the client's pairs in order, less every mapped
+/// name (compared decoded, as API Gateway hands parameters over), then each mapping.
+pub fn integration_query(client: &str, mappings: &[QueryMapping]) -> String {
+    let mapped = |pair: &str| {
+        let name = pair.split('=').next().unwrap_or("");
+        let name = percent_encoding::percent_decode_str(&name.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        mappings.iter().any(|m| m.name == name)
+    };
+    let mut pairs: Vec<String> = client
+        .split('&')
+        .filter(|p| !p.is_empty() && !mapped(p))
+        .map(str::to_owned)
+        .collect();
+    for m in mappings {
+        pairs.push(format!(
+            "{}={}",
+            utf8_percent_encode(&m.name, UNRESERVED),
+            utf8_percent_encode(&m.value, UNRESERVED)
+        ));
+    }
+    pairs.join("&")
 }
 
 /// The headers the backend receives: the client's, less hop-by-hop ones and every mapped
@@ -108,6 +160,13 @@ pub fn integration_headers(
     out
 }
 
+/// Everything but RFC 3986's unreserved characters is encoded in a query name or value.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Characters a path segment may carry unencoded (RFC 3986 `pchar`).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -142,13 +201,14 @@ pub async fn forward(
     backend: &str,
     incoming: &Incoming<'_>,
     proxy_path: &str,
-    mappings: &[HeaderMapping],
+    mappings: &Mappings,
     context: &Map<String, Value>,
 ) -> Response {
     let mut uri = format!("{backend}/{}", encode_path(proxy_path));
-    if !incoming.query.is_empty() {
+    let query = integration_query(incoming.query, &mappings.query);
+    if !query.is_empty() {
         uri.push('?');
-        uri.push_str(incoming.query);
+        uri.push_str(&query);
     }
     let req = hyper::Request::builder()
         .method(incoming.method)
@@ -158,7 +218,7 @@ pub async fn forward(
         Ok(r) => r,
         Err(_) => return gateway_response(Kind::Default5xx, incoming.request_id, &Map::new()),
     };
-    *req.headers_mut() = integration_headers(incoming.headers, mappings, context);
+    *req.headers_mut() = integration_headers(incoming.headers, &mappings.headers, context);
     match tokio::time::timeout(INTEGRATION_TIMEOUT, client.request(req)).await {
         Err(_) => gateway_response(Kind::IntegrationTimeout, incoming.request_id, &Map::new()),
         Ok(Err(e)) => {

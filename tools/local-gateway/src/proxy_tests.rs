@@ -12,14 +12,36 @@ integration.request.header.X-Podkeys-Assertion: context.authorizer.assertion
 integration.request.header.X-API-Key: "'redacted'"
 integration.request.header.Api-Key: "'redacted'"
 integration.request.header.Authorization: "'redacted'"
+integration.request.querystring.api_key: "'redacted'"
 "#;
 
-fn mappings(yaml: &str) -> Result<Vec<HeaderMapping>, String> {
-    header_mappings(&serde_yaml::from_str(yaml).map_err(|e| e.to_string())?)
+fn parse(yaml: &str) -> Result<Mappings, String> {
+    mappings(&serde_yaml::from_str(yaml).map_err(|e| e.to_string())?)
 }
 
 fn podcast_mappings() -> Vec<HeaderMapping> {
-    mappings(PODCAST_MAPPING).expect("the podcast mapping parses")
+    parse(PODCAST_MAPPING)
+        .expect("the podcast mapping parses")
+        .headers
+}
+
+#[test]
+fn a_mapped_query_parameter_replaces_every_value_the_client_sent() {
+    let query = parse(PODCAST_MAPPING).expect("parses").query;
+    let cases = [
+        ("", "api_key=redacted"),
+        ("api_key=pod_secret", "api_key=redacted"),
+        (
+            "a=1&api_key=pod_x&b=2&api%5Fkey=pod_y",
+            "a=1&b=2&api_key=redacted",
+        ),
+        ("page=2&q=a+b", "page=2&q=a+b&api_key=redacted"),
+        ("API_KEY=keep", "API_KEY=keep&api_key=redacted"),
+    ];
+    for (client, backend) in cases {
+        assert_eq!(integration_query(client, &query), backend, "{client}");
+    }
+    assert!(parse("integration.request.querystring.x: method.request.querystring.x").is_err());
 }
 
 fn context() -> Map<String, Value> {
@@ -53,13 +75,18 @@ fn values(map: &HeaderMap, name: &str) -> Vec<String> {
 
 #[test]
 fn mappings_read_static_values_context_and_method_headers() {
-    let got = mappings(
+    let got = parse(
         "integration.request.header.A: \"'x y'\"\nintegration.request.header.B: \"''\"\n\
          integration.request.header.C: context.authorizer.owner_id\n\
          integration.request.header.D: method.request.header.X-Trace",
     )
     .expect("parses");
-    let source = |n: &str| got.iter().find(|m| m.name == n).map(|m| m.source.clone());
+    let source = |n: &str| {
+        got.headers
+            .iter()
+            .find(|m| m.name == n)
+            .map(|m| m.source.clone())
+    };
     assert_eq!(source("a"), Some(Source::Static("x y".into())));
     assert_eq!(source("b"), Some(Source::Static(String::new())));
     assert_eq!(source("c"), Some(Source::Authorizer("owner_id".into())));
@@ -67,7 +94,7 @@ fn mappings_read_static_values_context_and_method_headers() {
         source("d"),
         Some(Source::MethodHeader(HeaderName::from_static("x-trace")))
     );
-    assert_eq!(mappings("~").expect("none"), Vec::new());
+    assert_eq!(parse("~").expect("none"), Mappings::default());
 }
 
 #[test]
@@ -82,7 +109,7 @@ fn mappings_this_gateway_does_not_emulate_are_refused() {
         "integration.request.header.Bad Name: \"'x'\"",
     ];
     for yaml in cases {
-        assert!(mappings(yaml).is_err(), "{yaml}");
+        assert!(parse(yaml).is_err(), "{yaml}");
     }
 }
 
@@ -202,7 +229,7 @@ async fn an_unreachable_backend_is_an_integration_failure() {
         &backend,
         &incoming,
         "api/v1/podcasts/1",
-        &[],
+        &Mappings::default(),
         &context(),
     )
     .await;

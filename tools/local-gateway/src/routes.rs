@@ -7,7 +7,7 @@
 use percent_encoding::percent_decode_str;
 use serde_yaml::Value;
 
-use crate::proxy::{self, HeaderMapping};
+use crate::proxy::{self, Mappings};
 
 /// Where a matched route sends the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub enum Integration {
     /// A Lambda proxy integration, by the template's function logical id.
     Lambda(String),
     /// The podcast backend (`HTTP_PROXY`), with the integration's header mappings.
-    HttpProxy(Vec<HeaderMapping>),
+    HttpProxy(Mappings),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
                     Integration::Lambda(function.to_owned())
                 }
                 Some("http_proxy") => Integration::HttpProxy(
-                    proxy::header_mappings(&integration["requestParameters"])
+                    proxy::mappings(&integration["requestParameters"])
                         .map_err(|e| format!("openapi: {method} {path}: {e}"))?,
                 ),
                 other => return Err(format!("openapi: {method} {path}: integration {other:?}")),
@@ -316,8 +316,12 @@ mod tests {
             panic!("not the backend: {:?}", m.operation.integration);
         };
         for name in ["x-podkeys-owner-id", "x-podkeys-key-id", "x-podkeys-scopes"] {
-            assert!(mappings.iter().any(|h| h.name == name), "{name}");
+            assert!(mappings.headers.iter().any(|h| h.name == name), "{name}");
         }
+        assert!(
+            mappings.query.iter().any(|q| q.name == "api_key"),
+            "feed keys never reach the backend"
+        );
     }
 
     #[test]
