@@ -12,6 +12,7 @@ mod hostile;
 mod infra;
 mod list;
 mod log_levels;
+mod metrics;
 mod reliability;
 mod revoke;
 mod rotate;

@@ -104,7 +104,8 @@ async fn a_storm_of_500_concurrent_creates_gives_500_distinct_working_keys() {
     assert_eq!(app.items().await, 2 + 1000);
 }
 
-/// Every log line of this test binary, at TRACE, from the first test that asks onwards.
+/// Every log line of this test binary, at TRACE, and every metric line, from the first test
+/// that asks onwards.
 pub(crate) fn captured_logs() -> &'static Mutex<Vec<u8>> {
     static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
     LOGS.get_or_init(|| {
@@ -115,6 +116,8 @@ pub(crate) fn captured_logs() -> &'static Mutex<Vec<u8>> {
             .with_writer(move || Writer(logs))
             .finish();
         let _ = tracing::subscriber::set_global_default(subscriber);
+        // The decision and request lines (with their metrics) are written apart from tracing.
+        gateway::metrics::set_sink(Box::new(Writer(logs)));
         logs
     })
 }

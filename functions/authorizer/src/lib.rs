@@ -26,6 +26,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use gateway::State;
+use gateway::metrics::{Line, Unit, dimension, metric};
 use gateway::signer::{self, Identity};
 use keystore::KeyRecord;
 use lambda_runtime::Diagnostic;
@@ -104,22 +105,35 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
         Outcome::UnknownKey => (Code::Unauthorized.as_str(), "unknown_key"),
         Outcome::Failed => ("error", "store_failure"),
     };
-    match &result {
-        Err(AuthError::Failed(cause)) => tracing::error!(
-            request_id, method, path, outcome = outcome_name, reason, key_id, latency_us,
-            cause = %cause, "authorize"
-        ),
-        _ => tracing::info!(
-            request_id,
-            method,
-            path,
-            outcome = outcome_name,
-            reason,
-            key_id,
-            latency_us,
-            "authorize"
-        ),
-    }
+    // The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
+    let mut line = match &result {
+        Err(AuthError::Failed(cause)) => {
+            Line::new("ERROR", "authorize").field("cause", cause.to_string())
+        }
+        _ => Line::new("INFO", "authorize"),
+    };
+    let store_error = matches!(outcome, Outcome::Failed);
+    line = line
+        .field("request_id", request_id)
+        .field("method", method)
+        .field("path", path)
+        .field("outcome", outcome_name)
+        .field("reason", reason)
+        .field("key_id", key_id)
+        .field("latency_us", latency_us)
+        .dimension(dimension::OUTCOME, outcome_name)
+        .metric(metric::DECISIONS, Unit::Count, 1.0)
+        .metric(
+            metric::DECISION_LATENCY,
+            Unit::Milliseconds,
+            latency_us as f64 / 1000.0,
+        )
+        .metric(
+            metric::STORE_ERRORS,
+            Unit::Count,
+            if store_error { 1.0 } else { 0.0 },
+        );
+    line.write();
     result
 }
 

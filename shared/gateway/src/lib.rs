@@ -5,6 +5,7 @@
 
 mod clock;
 mod config;
+pub mod metrics;
 pub mod routes;
 pub mod signer;
 

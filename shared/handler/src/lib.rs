@@ -10,6 +10,7 @@ mod response;
 use std::future::Future;
 use std::time::Instant;
 
+use gateway::metrics::{Line, Unit, dimension, metric, status_class};
 use lambda_http::{Body, Request, Response};
 
 pub use caller::Caller;
@@ -41,18 +42,29 @@ where
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let request_id = request_id.as_deref().unwrap_or("-");
     let key_id = caller_key.as_deref().unwrap_or("-");
-    match error {
-        None => tracing::info!(
-            request_id, method, route, status, key_id, latency_us, "request"
-        ),
-        Some((code, None)) => {
-            tracing::info!(
-                request_id, method, route, status, key_id, latency_us, code, "request"
-            )
-        }
-        Some((code, Some(cause))) => tracing::error!(
-            request_id, method, route, status, key_id, latency_us, code, cause, "request"
-        ),
+    // The request's one line, with its metrics (EMF, SPEC §13): by route template and status
+    // class only.
+    let mut line = match &error {
+        Some((_, Some(cause))) => Line::new("ERROR", "request").field("cause", cause.as_str()),
+        _ => Line::new("INFO", "request"),
+    };
+    if let Some((code, _)) = &error {
+        line = line.field("code", *code);
     }
+    line.field("request_id", request_id)
+        .field("method", method)
+        .field("route", route.as_str())
+        .field("status", status)
+        .field("key_id", key_id)
+        .field("latency_us", latency_us)
+        .dimension(dimension::ROUTE, &route)
+        .dimension(dimension::STATUS_CLASS, status_class(status))
+        .metric(metric::REQUESTS, Unit::Count, 1.0)
+        .metric(
+            metric::REQUEST_LATENCY,
+            Unit::Milliseconds,
+            latency_us as f64 / 1000.0,
+        )
+        .write();
     response
 }
