@@ -7,6 +7,7 @@ mod feeds;
 mod hash;
 mod id;
 mod key;
+mod plan;
 mod scope;
 mod status;
 mod text;
@@ -17,6 +18,7 @@ pub use feeds::{DEFAULT_FEED_PATHS, FeedPaths};
 pub use hash::KeyHash;
 pub use id::KeyId;
 pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
+pub use plan::{PlanLimits, PlanName, Plans};
 pub use scope::{KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, is_read, requirement};
 pub use status::KeyStatus;
 pub use text::{Description, KeyName, OwnerId};
@@ -46,6 +48,10 @@ pub enum Error {
     InvalidScopes(&'static str),
     #[error("FEED_PATHS: {0}")]
     InvalidFeedPaths(&'static str),
+    #[error("plan names are 1-32 of a-z 0-9 _ -, starting with a letter or digit")]
+    InvalidPlanName,
+    #[error("unknown plan {0:?}")]
+    UnknownPlan(String),
     #[error("status must be one of active, revoked, expired")]
     InvalidStatus,
     #[error("{field} must be a whole number from {min} to {max}")]

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use apikey::{FeedPaths, KeyPrefix};
+use std::collections::BTreeMap;
+
+use apikey::{FeedPaths, KeyPrefix, PlanLimits, PlanName, Plans};
 
 /// What every function reads from its environment (SPEC §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +24,14 @@ pub struct Config {
     /// Where `feeds:read` keys may read, and the only paths a key may arrive in `?api_key=`
     /// (`FEED_PATHS`, SPEC §16).
     pub feed_paths: FeedPaths,
+    /// The plans and the default one (`PLANS`, `DEFAULT_PLAN`, SPEC §10).
+    pub plans: Plans,
 }
 
 pub const DEFAULT_AUDIENCE: &str = "podcast-backend";
+/// SPEC §10's default `PLANS` and `DEFAULT_PLAN`.
+pub const DEFAULT_PLANS: &str = r#"{"free":{"requests_per_minute":100,"requests_per_day":10000},"pro":{"requests_per_minute":1000},"unlimited":{}}"#;
+pub const DEFAULT_PLAN: &str = "free";
 pub const DEFAULT_MAX_ACTIVE_KEYS: usize = 100;
 /// Above this the per-owner count would cost more than a page of reads per create.
 pub const MAX_MAX_ACTIVE_KEYS: usize = 10_000;
@@ -89,6 +96,10 @@ impl Config {
                 ));
             }
         };
+        let plans = parse_plans(
+            get("PLANS").as_deref().unwrap_or(DEFAULT_PLANS),
+            get("DEFAULT_PLAN").as_deref().unwrap_or(DEFAULT_PLAN),
+        )?;
         let feed_paths = match get("FEED_PATHS") {
             None => FeedPaths::default(),
             Some(list) => FeedPaths::parse(&list)?,
@@ -104,6 +115,7 @@ impl Config {
             assertion_issuer: issuer,
             max_active_keys_per_owner,
             feed_paths,
+            plans,
             table_name,
             key_prefix,
         })
@@ -122,8 +134,58 @@ impl Config {
             assertion_issuer: None,
             max_active_keys_per_owner: DEFAULT_MAX_ACTIVE_KEYS,
             feed_paths: FeedPaths::default(),
+            plans: default_plans(),
         }
     }
+}
+
+/// SPEC §10's default plans.
+pub fn default_plans() -> Plans {
+    // The constants above parse (a test checks it); the fallback only keeps a panic out.
+    parse_plans(DEFAULT_PLANS, DEFAULT_PLAN).unwrap_or_else(|_| Plans::unlimited_only())
+}
+
+/// `PLANS`: a JSON object, plan name → `{"requests_per_minute"?, "requests_per_day"?}`
+/// (whole numbers from 1 to 1,000,000,000; a missing limit is unlimited; nothing else
+/// allowed), and `DEFAULT_PLAN`, one of its names.
+pub fn parse_plans(json: &str, default: &str) -> Result<Plans, ConfigError> {
+    let bad =
+        |why: &'static str| ConfigError::Invalid("PLANS", json.chars().take(200).collect(), why);
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|_| bad("not JSON"))?;
+    let object = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    if object.is_empty() || object.len() > 50 {
+        return Err(bad("1 to 50 plans"));
+    }
+    let mut plans = BTreeMap::new();
+    for (name, limits) in object {
+        let name =
+            PlanName::parse(name).map_err(|_| bad("a plan name is not 1-32 of a-z 0-9 _ -"))?;
+        let limits = limits
+            .as_object()
+            .ok_or_else(|| bad("a plan is not a JSON object"))?;
+        let mut plan = PlanLimits::default();
+        for (field, v) in limits {
+            let n = v
+                .as_u64()
+                .filter(|n| (1..=1_000_000_000).contains(n))
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| bad("limits are whole numbers from 1 to 1000000000"))?;
+            match field.as_str() {
+                "requests_per_minute" => plan.requests_per_minute = Some(n),
+                "requests_per_day" => plan.requests_per_day = Some(n),
+                _ => {
+                    return Err(bad(
+                        "a plan has only requests_per_minute and requests_per_day",
+                    ));
+                }
+            }
+        }
+        plans.insert(name, plan);
+    }
+    let default_name = PlanName::parse(default)
+        .map_err(|_| ConfigError::Invalid("DEFAULT_PLAN", default.into(), "not a plan name"))?;
+    Plans::new(plans, default_name)
+        .map_err(|_| ConfigError::Invalid("DEFAULT_PLAN", default.into(), "not one of PLANS"))
 }
 
 /// `http://localhost…`, `http://127.…` or `http://[::1]…`: the only places plain HTTP is
@@ -159,6 +221,30 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    #[test]
+    fn the_default_plans_are_the_specs() {
+        let plans = default_plans();
+        assert_eq!(plans.default_plan().as_str(), "free");
+        assert_eq!(
+            plans.resolve("free").map(|(_, l)| l),
+            Ok(PlanLimits {
+                requests_per_minute: Some(100),
+                requests_per_day: Some(10_000)
+            })
+        );
+        assert!(
+            plans
+                .resolve("unlimited")
+                .is_ok_and(|(_, l)| l.is_unlimited())
+        );
+        assert_eq!(parse_plans(DEFAULT_PLANS, DEFAULT_PLAN), Ok(plans));
+        let custom = parse_plans(r#"{"tiny":{"requests_per_day":3}}"#, "tiny").expect("valid");
+        assert_eq!(
+            custom.resolve("tiny").map(|(_, l)| l.requests_per_day),
+            Ok(Some(3))
+        );
     }
 
     #[test]
