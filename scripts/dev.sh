@@ -6,7 +6,8 @@
 #     (http:// only on loopback)
 # Every other configuration variable of the functions passes straight through to them, as on
 # Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
-# ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, FEED_PATHS, RUST_LOG (README, Configuration).
+# ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, FEED_PATHS, PLANS, DEFAULT_PLAN, RUST_LOG
+# (README, Configuration).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,7 +45,7 @@ trap 'exit 130' INT TERM
 # The CLI's errors go to the terminal: a failing table create or admin-key mint says why.
 target/debug/apikeys table create >/dev/null \
   || { say "make dev: creating table $TABLE_NAME on DynamoDB Local failed (above)"; exit 1; }
-KEY="$(target/debug/apikeys create --owner admin --name "make dev admin" --scopes '*' --admin)" \
+KEY="$(target/debug/apikeys create --owner admin --name "make dev admin" --scopes '*' --admin --plan unlimited)" \
   || { say "make dev: minting the admin key failed (above)"; exit 1; }
 API="http://127.0.0.1:$PODKEYS_PORT"
 

@@ -272,3 +272,53 @@ async fn an_owner_at_the_active_key_limit_gets_409_key_limit_reached() {
         .await;
     assert_eq!(theirs.status, 201, "{}", theirs.text);
 }
+
+/// SPEC §10: every key has a plan; admins choose it, everyone else gets the default (and may
+/// name it); an unknown plan is 400 for everyone; a refused create writes nothing; rotation
+/// keeps the plan.
+#[tokio::test]
+async fn plans_are_chosen_by_admins_and_kept_by_rotation() {
+    let app = App::new("plans").await;
+    let admin = app.seed("root", &["admin"]).await;
+    let user = app.seed("ann", &["*"]).await;
+
+    let made = app
+        .call(&Event::create(json!({"name": "a"})).by(&user))
+        .await;
+    assert_eq!((made.status, &made.body["plan"]), (201, &json!("free")));
+    let named = app
+        .call(&Event::create(json!({"name": "b", "plan": "free"})).by(&user))
+        .await;
+    assert_eq!((named.status, &named.body["plan"]), (201, &json!("free")));
+
+    let before = app.items().await;
+    let refused = app
+        .call(&Event::create(json!({"name": "c", "plan": "pro"})).by(&user))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert_eq!(refused.body["error"]["code"], "forbidden");
+    for caller in [&user, &admin] {
+        let unknown = app
+            .call(&Event::create(json!({"name": "d", "plan": "gold"})).by(caller))
+            .await;
+        assert_eq!(unknown.status, 400, "{}", unknown.text);
+        assert!(unknown.text.contains("unknown plan"), "{}", unknown.text);
+    }
+    let malformed = app
+        .call(&Event::create(json!({"name": "e", "plan": 5})).by(&admin))
+        .await;
+    assert_eq!(malformed.status, 400, "{}", malformed.text);
+    assert_eq!(app.items().await, before, "refused creates wrote nothing");
+
+    let pro = app
+        .call(&Event::create(json!({"name": "f", "plan": "pro", "owner_id": "ann"})).by(&admin))
+        .await;
+    assert_eq!((pro.status, &pro.body["plan"]), (201, &json!("pro")));
+    let id = pro.body["id"].as_str().expect("id");
+    let rotated = app.call(&Event::rotate(id, None).by(&admin)).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    assert_eq!(rotated.body["plan"], "pro");
+    assert_eq!(rotated.body["rotated_from"]["plan"], "pro");
+    let listed = app.call(&Event::get(id).by(&admin)).await;
+    assert_eq!(listed.body["plan"], "pro");
+}

@@ -82,6 +82,7 @@ impl App {
             description: None,
             scopes: ScopeSet::parse(scopes.iter().copied()).expect("valid scopes"),
             expires_at,
+            plan: None,
         };
         let (key, record) =
             KeyRecord::issue(&self.state.config.key_prefix, new, at).expect("os rng");

@@ -2,7 +2,10 @@
 //! ever leaves the service. `POST /api/v1/auth/api-keys/{id}/rotate`: replaces a key in one
 //! call, the old one ending after a grace period.
 
-use apikey::{Description, GracePeriod, KeyName, Lifetime, OwnerId, Scope, ScopeSet, Timestamp};
+use apikey::{
+    Description, GracePeriod, KeyName, Lifetime, OwnerId, PlanName, Plans, Scope, ScopeSet,
+    Timestamp,
+};
 use gateway::State;
 use gateway::routes::{self, Function};
 use handler::{ApiError, Caller};
@@ -28,7 +31,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     }
     let body: CreateBody = handler::json_body(&req)?
         .ok_or_else(|| ApiError::InvalidRequest("request body with a name is required".into()))?;
-    let new = body.into_new_key(&caller, now)?;
+    let new = body.into_new_key(&caller, &state.config.plans, now)?;
     create(state, new, now).await
 }
 
@@ -46,6 +49,8 @@ struct CreateBody {
     expires_in_days: Option<i64>,
     #[serde(default)]
     owner_id: Option<String>,
+    #[serde(default)]
+    plan: Option<String>,
 }
 
 fn invalid(e: apikey::Error) -> ApiError {
@@ -53,7 +58,12 @@ fn invalid(e: apikey::Error) -> ApiError {
 }
 
 impl CreateBody {
-    fn into_new_key(self, caller: &Caller, now: Timestamp) -> Result<NewKey, ApiError> {
+    fn into_new_key(
+        self,
+        caller: &Caller,
+        plans: &Plans,
+        now: Timestamp,
+    ) -> Result<NewKey, ApiError> {
         let name = KeyName::parse(&self.name).map_err(invalid)?;
         let description = self
             .description
@@ -84,14 +94,32 @@ impl CreateBody {
             ));
         }
         caller.may_mint_until(expires_at)?;
+        let plan = plan_for(self.plan.as_deref(), caller, plans)?;
         Ok(NewKey {
             owner_id,
             name,
             description,
             scopes,
             expires_at,
+            plan: Some(plan),
         })
     }
+}
+
+/// SPEC §10: an unknown plan is 400 for everyone; only admins choose a plan, others get the
+/// default (and may name it).
+fn plan_for(asked: Option<&str>, caller: &Caller, plans: &Plans) -> Result<PlanName, ApiError> {
+    let Some(asked) = asked else {
+        return Ok(plans.default_plan().clone());
+    };
+    let (plan, _) = plans.resolve(asked).map_err(invalid)?;
+    if plan != plans.default_plan() && !caller.is_admin() {
+        return Err(ApiError::Forbidden(format!(
+            "only an admin key can choose a plan; new keys are on {}",
+            plans.default_plan()
+        )));
+    }
+    Ok(plan.clone())
 }
 
 fn created_body(

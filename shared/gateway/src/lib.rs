@@ -16,7 +16,9 @@ use keystore::client::{self, ClientSettings};
 use keystore::signing::SigningStore;
 
 pub use clock::Clock;
-pub use config::{Config, ConfigError, is_loopback_url};
+pub use config::{
+    Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, default_plans, is_loopback_url, parse_plans,
+};
 
 /// What a function keeps between invocations: its configuration, one store (one client, one
 /// connection pool) and the assertion signer (used by the authorizer; it reads nothing until
@@ -32,7 +34,9 @@ pub struct State {
 
 impl State {
     pub fn new(store: KeyStore, config: Config) -> Self {
-        let store = store.with_retention(config.retention);
+        let store = store
+            .with_retention(config.retention)
+            .with_default_plan(config.plans.default_plan().clone());
         let signing = SigningStore::new(store.client().clone(), &config.signing_table_name);
         Self {
             store,

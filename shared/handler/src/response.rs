@@ -41,6 +41,8 @@ pub struct KeyObject<'a> {
     pub scopes: Vec<&'static str>,
     pub status: &'static str,
     pub owner_id: &'a str,
+    /// The key's plan (SPEC §10).
+    pub plan: Option<&'a str>,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,
@@ -60,6 +62,7 @@ impl<'a> KeyObject<'a> {
             scopes: r.scopes.iter().map(Scope::as_str).collect(),
             status: r.status(now).as_str(),
             owner_id: r.owner_id.as_str(),
+            plan: r.plan.as_ref().map(|p| p.as_str()),
             created_at: r.created_at.to_rfc3339(),
             expires_at: time(r.expires_at),
             last_used_at: time(r.last_used_at),

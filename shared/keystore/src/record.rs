@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use apikey::{
-    ApiKey, Description, KeyHash, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, ScopeSet,
-    Timestamp,
+    ApiKey, Description, KeyHash, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId, PlanName,
+    ScopeSet, Timestamp,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -30,6 +30,9 @@ pub struct KeyRecord {
     pub last_used_at: Option<Timestamp>,
     pub rotated_from: Option<KeyId>,
     pub rotated_to: Option<KeyId>,
+    /// The key's plan (SPEC §10). `None` only in an item written before plans existed: the
+    /// store fills in its default plan when it reads one.
+    pub plan: Option<PlanName>,
 }
 
 /// What a caller chooses about a new key; everything else is generated.
@@ -40,6 +43,8 @@ pub struct NewKey {
     pub description: Option<Description>,
     pub scopes: ScopeSet,
     pub expires_at: Option<Timestamp>,
+    /// `None`: the store's default plan.
+    pub plan: Option<PlanName>,
 }
 
 impl KeyRecord {
@@ -65,12 +70,13 @@ impl KeyRecord {
             last_used_at: None,
             rotated_from: None,
             rotated_to: None,
+            plan: new.plan,
         };
         Ok((key, record))
     }
 
-    /// What a rotation issues in place of this key: the same name, description, scopes and
-    /// owner, and the same lifetime counted from `now`.
+    /// What a rotation issues in place of this key: the same name, description, scopes, owner
+    /// and plan, and the same lifetime counted from `now`.
     pub fn successor(&self, now: Timestamp) -> NewKey {
         let lifetime = self
             .expires_at
@@ -81,6 +87,7 @@ impl KeyRecord {
             description: self.description.clone(),
             scopes: self.scopes,
             expires_at: lifetime.map(|secs| now.plus_secs(secs)),
+            plan: self.plan.clone(),
         }
     }
 
@@ -137,6 +144,7 @@ impl KeyRecord {
             "rotated_to",
             self.rotated_to.as_ref().map(|i| s(i.as_str())),
         );
+        put("plan", self.plan.as_ref().map(|p| s(p.as_str())));
         put(PURGE_AT, self.purge_at(retention_secs).map(n));
         item
     }
@@ -222,6 +230,9 @@ impl TryFrom<&Item> for KeyRecord {
             last_used_at: get_t(item, "last_used_at")?,
             rotated_from: opt_id("rotated_from")?,
             rotated_to: opt_id("rotated_to")?,
+            plan: get_s(item, "plan")?
+                .map(|p| PlanName::parse(p).map_err(bad("plan")))
+                .transpose()?,
         })
     }
 }
@@ -251,6 +262,7 @@ mod tests {
             last_used_at: None,
             rotated_from: None,
             rotated_to: Some(KeyId::generate().expect("os rng")),
+            plan: Some(PlanName::parse("pro").expect("valid")),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use apikey::{KeyHash, KeyId, OwnerId, Timestamp};
+use apikey::{KeyHash, KeyId, OwnerId, PlanName, Timestamp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -50,6 +50,8 @@ pub struct KeyStore {
     client: Client,
     table: String,
     retention_secs: i64,
+    /// The plan of keys whose item names none (written before plans existed).
+    default_plan: Option<PlanName>,
 }
 
 impl KeyStore {
@@ -60,7 +62,23 @@ impl KeyStore {
             client,
             table: table.into(),
             retention_secs: Self::DEFAULT_RETENTION_DAYS * 86_400,
+            default_plan: None,
         }
+    }
+
+    /// Keys whose item names no plan read as being on `plan` (the configured default).
+    pub fn with_default_plan(mut self, plan: PlanName) -> Self {
+        self.default_plan = Some(plan);
+        self
+    }
+
+    /// A record from an item, its plan filled in from the default when the item has none.
+    pub(crate) fn record(&self, item: &Item) -> Result<KeyRecord, StoreError> {
+        let mut record = KeyRecord::try_from(item)?;
+        if record.plan.is_none() {
+            record.plan.clone_from(&self.default_plan);
+        }
+        Ok(record)
     }
 
     /// How long revoked and expired keys stay readable before DynamoDB's TTL deletes them.
@@ -116,7 +134,7 @@ impl KeyStore {
             .send()
             .await
             .map_err(classify)?;
-        out.item.as_ref().map(KeyRecord::try_from).transpose()
+        out.item.as_ref().map(|i| self.record(i)).transpose()
     }
 
     /// The key with this id, by the id item (consistent) and then the key (consistent): never

@@ -41,6 +41,7 @@ fn record(i: i64) -> KeyRecord {
         description: None,
         scopes: ScopeSet::default_for_new_keys(),
         expires_at: Some(T0.plus_secs(i + 1)),
+        plan: None,
     };
     let (_, mut r) = KeyRecord::issue(&KeyPrefix::default(), new, T0.plus_secs(i)).expect("os rng");
     if i < REVOKED {

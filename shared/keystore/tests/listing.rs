@@ -25,6 +25,7 @@ fn record(who: &str, i: usize, description: Option<&Description>) -> KeyRecord {
         description: description.cloned(),
         scopes: ScopeSet::default_for_new_keys(),
         expires_at: None,
+        plan: None,
     };
     let at = T0.plus_secs(i64::try_from(i).expect("small"));
     KeyRecord::issue(&KeyPrefix::default(), new, at)
@@ -242,6 +243,7 @@ async fn counting_active_keys_leaves_out_revoked_expired_and_other_owners_keys()
             description: None,
             scopes: ScopeSet::default_for_new_keys(),
             expires_at: expires,
+            plan: None,
         };
         KeyRecord::issue(&KeyPrefix::default(), new, T0.plus_secs(i))
             .expect("os rng")

@@ -23,6 +23,7 @@ fn new_key(who: &str, name: &str) -> NewKey {
         description: None,
         scopes: ScopeSet::default_for_new_keys(),
         expires_at: None,
+        plan: None,
     }
 }
 

@@ -155,6 +155,16 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         names.push("*");
     }
     let scopes = ScopeSet::parse(names).map_err(|e| usage(format!("--scopes: {e}")))?;
+    let plans = gateway::parse_plans(&args.plans, &args.default_plan).map_err(|e| e.to_string())?;
+    let plan = match args.plan.as_deref() {
+        None => plans.default_plan().clone(),
+        Some(name) => {
+            let (plan, _) = plans
+                .resolve(name)
+                .map_err(|e| usage(format!("--plan: {e}")))?;
+            plan.clone()
+        }
+    };
     let now = Timestamp::now();
     let new = NewKey {
         owner_id,
@@ -162,6 +172,7 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         description,
         scopes,
         expires_at: args.expires_in_days.map(|d| now.plus_days(d.get())),
+        plan: Some(plan),
     };
     let cap = args.max_active_keys.max(1);
     let active = store
@@ -195,8 +206,9 @@ async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bo
         let lifetime = record.expires_at.map_or("never expires".to_owned(), |t| {
             format!("expires {}", t.to_rfc3339())
         });
+        let plan = record.plan.as_ref().map_or("-", |p| p.as_str());
         eprintln!(
-            "Created {} for {} (scopes: {}; {lifetime}), as the operator: the API's rule that a \
+            "Created {} for {} (scopes: {}; plan {plan}; {lifetime}), as the operator: the API's rule that a \
              key cannot create one that outlives it does not apply here. The key is shown \
              once; store it now:",
             record.id,

@@ -107,6 +107,13 @@ struct CreateArgs {
     /// `?api_key=` (SPEC §16).
     #[arg(long)]
     feed: bool,
+    /// The key's plan (SPEC §10; default DEFAULT_PLAN). Plans come from PLANS, as the API's.
+    #[arg(long)]
+    plan: Option<String>,
+    #[arg(long, env = "PLANS", default_value = gateway::DEFAULT_PLANS, hide = true)]
+    plans: String,
+    #[arg(long, env = "DEFAULT_PLAN", default_value = gateway::DEFAULT_PLAN, hide = true)]
+    default_plan: String,
     /// The API's feed paths, for the example URL a feed key is printed with.
     #[arg(long, env = "FEED_PATHS", default_value = apikey::DEFAULT_FEED_PATHS, hide = true)]
     feed_paths: String,

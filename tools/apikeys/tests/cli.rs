@@ -170,6 +170,12 @@ fn create_feed_makes_a_feeds_read_only_key_and_shows_the_feed_url() {
     ]);
     let body: Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(body["scopes"], serde_json::json!(["feeds:read"]));
+    assert_eq!(body["plan"], "free", "the default plan");
+    let pro = cli.ok(&[
+        "--json", "create", "--owner", "ann", "--name", "c", "--plan", "pro",
+    ]);
+    let body: Value = serde_json::from_str(&pro).expect("JSON");
+    assert_eq!(body["plan"], "pro");
 }
 
 #[test]
@@ -209,6 +215,11 @@ fn operational_errors_are_clear_and_exit_non_zero() {
             "expires-in-days",
         ),
         (&["list", "--status", "gone"], 2, "--status"),
+        (
+            &["create", "--owner", "a", "--name", "x", "--plan", "gold"],
+            2,
+            "--plan",
+        ),
         (
             &["create", "--owner", "a", "--name", "x", "--feed", "--admin"],
             2,

@@ -15,6 +15,7 @@ pub fn new_key(owner: &str, i: usize) -> NewKey {
         description: None,
         scopes: ScopeSet::default_for_new_keys(),
         expires_at: None,
+        plan: None,
     }
 }
 

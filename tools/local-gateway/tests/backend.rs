@@ -29,6 +29,7 @@ async fn stack(label: &str, scopes: &[&str]) -> Stack {
         description: None,
         scopes: ScopeSet::parse(scopes.iter().copied()).expect("scopes"),
         expires_at: None,
+        plan: None,
     };
     let (key, record) =
         KeyRecord::issue(&state.config.key_prefix, new, Timestamp::now()).expect("os rng");

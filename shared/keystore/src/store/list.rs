@@ -129,7 +129,7 @@ impl KeyStore {
                 .map_err(classify)?;
             cost.add(&out);
             for item in out.items() {
-                keys.push(KeyRecord::try_from(item)?);
+                keys.push(self.record(item)?);
             }
             let Some(last) = out.last_evaluated_key else {
                 break; // the end of the listing
