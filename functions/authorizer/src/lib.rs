@@ -106,6 +106,9 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
         Outcome::Failed => ("error", "store_failure"),
     };
     // The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
+    if !gateway::metrics::enabled() {
+        return result;
+    }
     let mut line = match &result {
         Err(AuthError::Failed(cause)) => {
             Line::new("ERROR", "authorize").field("cause", cause.to_string())

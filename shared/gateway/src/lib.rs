@@ -63,10 +63,11 @@ pub async fn init() -> Result<State, ConfigError> {
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))
 }
 
-/// JSON log lines on stdout (CloudWatch). `RUST_LOG` is one level (`error` … `debug`, the
+/// JSON log lines on stdout (CloudWatch), metric lines included (`metrics`). `RUST_LOG` is one level (`error` … `debug`, the
 /// template's `LogLevel`), `info` by default: a plain level keeps a regex engine out of
 /// every binary (see BENCHMARKS.md).
 pub fn init_tracing() {
+    metrics::enable();
     let level = log_level(std::env::var("RUST_LOG").ok().as_deref());
     let _ = tracing_subscriber::fmt()
         .json()

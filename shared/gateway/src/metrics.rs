@@ -8,10 +8,13 @@
 //! are the one source the template's alarms and dashboard use (a test compares them).
 //!
 //! `tracing`'s JSON formatter cannot write the nested `_aws` object, so these lines are built
-//! here and written to [`sink`] (stdout on Lambda, where CloudWatch Logs reads it). They are
-//! written at every `RUST_LOG` level: they are the metrics, not just a log.
+//! here and written to [`sink`] (stdout on Lambda, where CloudWatch Logs reads it). Once
+//! [`enable`]d (a function's init does it), they are written at every `RUST_LOG` level: they
+//! are the metrics, not just a log. Code that is not a function (benchmarks, tools) never
+//! enables them and pays nothing: check [`enabled`] before building a line.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
@@ -141,6 +144,18 @@ impl Line {
     }
 }
 
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, metric lines are written.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether metric lines are written (build one only when they are).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 type Sink = Mutex<Box<dyn Write + Send>>;
 
 static SINK: OnceLock<Sink> = OnceLock::new();
@@ -150,8 +165,9 @@ pub fn sink() -> &'static Sink {
     SINK.get_or_init(|| Mutex::new(Box::new(std::io::stdout())))
 }
 
-/// Sends every metric line from now on to `writer` (tests capture them).
+/// Sends every metric line from now on to `writer`, and enables them (tests capture them).
 pub fn set_sink(writer: Box<dyn Write + Send>) {
+    enable();
     match sink().lock() {
         Ok(mut current) => *current = writer,
         Err(poisoned) => *poisoned.into_inner() = writer,

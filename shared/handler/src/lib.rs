@@ -44,6 +44,9 @@ where
     let key_id = caller_key.as_deref().unwrap_or("-");
     // The request's one line, with its metrics (EMF, SPEC §13): by route template and status
     // class only.
+    if !gateway::metrics::enabled() {
+        return response;
+    }
     let mut line = match &error {
         Some((_, Some(cause))) => Line::new("ERROR", "request").field("cause", cause.as_str()),
         _ => Line::new("INFO", "request"),
