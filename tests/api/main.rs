@@ -17,3 +17,4 @@ mod reliability;
 mod revoke;
 mod rotate;
 mod site;
+mod update;

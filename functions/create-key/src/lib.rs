@@ -1,6 +1,9 @@
 //! `POST /api/v1/auth/api-keys`: issues a key and returns its plaintext, the only time it
 //! ever leaves the service. `POST /api/v1/auth/api-keys/{id}/rotate`: replaces a key in one
-//! call, the old one ending after a grace period.
+//! call, the old one ending after a grace period. `PATCH /api/v1/auth/api-keys/{id}`: changes
+//! a key's name, description, scopes or plan (`update.rs`).
+
+mod update;
 
 use apikey::{
     Description, GracePeriod, KeyName, Lifetime, OwnerId, PlanName, Plans, Scope, ScopeSet,
@@ -28,6 +31,9 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let now = state.clock.now();
     if route.resource == routes::ROTATE {
         return rotate(state, &req, &caller, now).await;
+    }
+    if route.method == "PATCH" {
+        return update::update(state, &req, &caller, now).await;
     }
     let body: CreateBody = handler::json_body(&req)?
         .ok_or_else(|| ApiError::InvalidRequest("request body with a name is required".into()))?;

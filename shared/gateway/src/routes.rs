@@ -88,6 +88,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", KEYS, Function::ListKeys),
     route("GET", KEY, Function::ListKeys),
     route("DELETE", KEY, Function::RevokeKey),
+    route("PATCH", KEY, Function::CreateKey),
     route("POST", ROTATE, Function::CreateKey),
     route("GET", ME, Function::ListKeys),
     route("GET", JWKS, Function::ListKeys),

@@ -18,8 +18,10 @@ mod bench;
 mod list;
 mod revoke;
 mod rotate;
+mod update;
 
 pub use list::{MAX_PAGE, Page};
+pub use update::KeyChanges;
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.
 #[derive(Debug, Clone, PartialEq, Eq)]

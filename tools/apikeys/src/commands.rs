@@ -1,16 +1,13 @@
 use std::io::Read;
 
-use apikey::{
-    ApiKey, Description, FeedPaths, GracePeriod, KeyId, KeyName, KeyPrefix, KeyStatus, OwnerId,
-    Scope, ScopeSet, Timestamp,
-};
+use apikey::{ApiKey, GracePeriod, KeyId, KeyPrefix, KeyStatus, OwnerId, Timestamp};
 use handler::KeyObject;
 use keystore::client::{self, ClientSettings};
 use keystore::signing::SigningStore;
-use keystore::{Access, KeyRecord, KeyStore, Listing, NewKey, Rotation, StoreError, TableCreation};
+use keystore::{Access, KeyRecord, KeyStore, Listing, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
-use crate::{Cli, Command, CreateArgs, ListArgs, TableCommand};
+use crate::{Cli, Command, ListArgs, TableCommand};
 
 /// Why a command failed: bad arguments (exit 2) or anything else (exit 1).
 #[derive(Debug)]
@@ -25,11 +22,11 @@ impl From<String> for Failure {
     }
 }
 
-fn usage(message: String) -> Failure {
+pub(crate) fn usage(message: String) -> Failure {
     Failure::Usage(message)
 }
 
-type Outcome = Result<(), Failure>;
+pub(crate) type Outcome = Result<(), Failure>;
 
 pub async fn run(cli: Cli) -> Outcome {
     let prefix = KeyPrefix::parse(&cli.prefix).map_err(|_| {
@@ -44,7 +41,8 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Table {
             command: TableCommand::Create,
         } => table_create(&store, json).await,
-        Command::Create(args) => create(&store, &prefix, args, json).await,
+        Command::Create(args) => crate::change::create(&store, &prefix, args, json).await,
+        Command::Update(args) => crate::change::update(&store, args, json).await,
         Command::List(args) => list(&store, args, json).await,
         Command::Revoke { id } => revoke(&store, &id, json).await,
         Command::Rotate { id, grace_seconds } => {
@@ -81,7 +79,7 @@ fn is_loopback(url: &str) -> bool {
         .any(|h| host.starts_with(h))
 }
 
-fn explain(table: &str, e: StoreError) -> String {
+pub(crate) fn explain(table: &str, e: StoreError) -> String {
     let mut message = match &e {
         StoreError::TableNotFound(_) => {
             format!("table {table:?} does not exist; create it with `apikeys table create`")
@@ -124,106 +122,6 @@ async fn table_create(store: &KeyStore, json: bool) -> Outcome {
             println!("created table {table}");
         } else {
             println!("table {table} already exists; left as it is");
-        }
-    }
-    Ok(())
-}
-
-async fn create(store: &KeyStore, prefix: &KeyPrefix, args: CreateArgs, json: bool) -> Outcome {
-    let owner_id = OwnerId::parse(&args.owner).map_err(|e| usage(format!("--owner: {e}")))?;
-    let name = KeyName::parse(&args.name).map_err(|e| usage(format!("--name: {e}")))?;
-    let description = args
-        .description
-        .as_deref()
-        .map(Description::parse)
-        .transpose()
-        .map_err(|e| usage(format!("--description: {e}")))?;
-    let mut names: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
-    if args.feed {
-        // A feed key holds feeds:read and nothing else, or a URL may not carry it (SPEC §16).
-        if args.admin || !names.is_empty() {
-            return Err(usage(
-                "--feed makes a key with feeds:read only; drop --scopes and --admin".into(),
-            ));
-        }
-        names.push(Scope::FeedsRead.as_str());
-    }
-    if args.admin {
-        names.push("admin");
-    }
-    if names.is_empty() {
-        names.push("*");
-    }
-    let scopes = ScopeSet::parse(names).map_err(|e| usage(format!("--scopes: {e}")))?;
-    let plans = gateway::parse_plans(&args.plans, &args.default_plan).map_err(|e| e.to_string())?;
-    let plan = match args.plan.as_deref() {
-        None => plans.default_plan().clone(),
-        Some(name) => {
-            let (plan, _) = plans
-                .resolve(name)
-                .map_err(|e| usage(format!("--plan: {e}")))?;
-            plan.clone()
-        }
-    };
-    let now = Timestamp::now();
-    let new = NewKey {
-        owner_id,
-        name,
-        description,
-        scopes,
-        expires_at: args.expires_in_days.map(|d| now.plus_days(d.get())),
-        plan: Some(plan),
-    };
-    let cap = args.max_active_keys.max(1);
-    let active = store
-        .count_active(&new.owner_id, now, cap)
-        .await
-        .map_err(|e| explain(store.table(), e))?;
-    if active >= cap {
-        if !args.over_limit {
-            return Err(format!(
-                "{} already holds {cap} active keys (MAX_ACTIVE_KEYS_PER_OWNER); revoke one, \
-                 or pass --over-limit to create it anyway",
-                new.owner_id
-            )
-            .into());
-        }
-        eprintln!(
-            "apikeys: {} already holds {cap} active keys; creating one more (--over-limit)",
-            new.owner_id
-        );
-    }
-    let (key, record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
-    store
-        .create(&record)
-        .await
-        .map_err(|e| explain(store.table(), e))?;
-    if json {
-        let body = handler::created_body(&record, key.expose_secret(), None, now)
-            .map_err(|e| e.to_string())?;
-        println!("{body}");
-    } else {
-        let lifetime = record.expires_at.map_or("never expires".to_owned(), |t| {
-            format!("expires {}", t.to_rfc3339())
-        });
-        let plan = record.plan.as_ref().map_or("-", |p| p.as_str());
-        eprintln!(
-            "Created {} for {} (scopes: {}; plan {plan}; {lifetime}), as the operator: the API's rule that a \
-             key cannot create one that outlives it does not apply here. The key is shown \
-             once; store it now:",
-            record.id,
-            record.owner_id,
-            record.scopes.to_spaced()
-        );
-        println!("{}", key.expose_secret());
-        if record.scopes.is_feed_only() {
-            let example = FeedPaths::parse(&args.feed_paths)
-                .ok()
-                .and_then(|f| f.example())
-                .unwrap_or_else(|| "/api/v1/feeds/{feed}".into());
-            eprintln!(
-                "A feed key: podcast apps use it in a feed URL, https://<your API>{example}?api_key=<the key>"
-            );
         }
     }
     Ok(())

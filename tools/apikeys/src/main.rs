@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use apikey::{GracePeriod, Lifetime, PageLimit};
 use clap::{Args, Parser, Subcommand};
 
+mod change;
 mod commands;
 mod signing;
 
@@ -40,6 +41,8 @@ enum Command {
     Create(CreateArgs),
     /// List keys, newest first.
     List(ListArgs),
+    /// Change a key's name, description, scopes or plan (the key must be active).
+    Update(UpdateArgs),
     /// Revoke a key by id (idempotent).
     Revoke {
         /// The key's id, `key_…`.
@@ -127,6 +130,27 @@ struct CreateArgs {
     /// The per-owner limit the API enforces.
     #[arg(long, env = "MAX_ACTIVE_KEYS_PER_OWNER", default_value_t = 100)]
     max_active_keys: usize,
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// The key's id, `key_…`.
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// The new description; an empty one removes it.
+    #[arg(long)]
+    description: Option<String>,
+    /// Comma-separated scopes (replaces the key's; the operator may widen).
+    #[arg(long, value_delimiter = ',')]
+    scopes: Vec<String>,
+    /// A plan from PLANS.
+    #[arg(long)]
+    plan: Option<String>,
+    #[arg(long, env = "PLANS", default_value = gateway::DEFAULT_PLANS, hide = true)]
+    plans: String,
+    #[arg(long, env = "DEFAULT_PLAN", default_value = gateway::DEFAULT_PLAN, hide = true)]
+    default_plan: String,
 }
 
 #[derive(Debug, Args)]

@@ -178,6 +178,44 @@ fn create_feed_makes_a_feeds_read_only_key_and_shows_the_feed_url() {
     assert_eq!(body["plan"], "pro");
 }
 
+/// SPEC §10 / §3: the operator's PATCH: name, scopes, plan; refused once the key is revoked.
+#[test]
+fn update_changes_a_key_until_it_is_revoked() {
+    let cli = Cli::new("cliupd");
+    cli.ok(&["table", "create"]);
+    let made: Value =
+        serde_json::from_str(&cli.ok(&["--json", "create", "--owner", "ann", "--name", "a"]))
+            .expect("JSON");
+    let id = made["id"].as_str().expect("id").to_owned();
+    let changed: Value = serde_json::from_str(&cli.ok(&[
+        "--json",
+        "update",
+        &id,
+        "--name",
+        "b",
+        "--scopes",
+        "podcasts:read",
+        "--plan",
+        "pro",
+    ]))
+    .expect("JSON");
+    assert_eq!(changed["name"], "b");
+    assert_eq!(changed["scopes"], serde_json::json!(["podcasts:read"]));
+    assert_eq!(changed["plan"], "pro");
+    let nothing = cli.run(&["update", &id]);
+    assert_eq!(nothing.status.code(), Some(2), "{}", stderr(&nothing));
+    let unknown = cli.run(&["update", &id, "--plan", "gold"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+    cli.ok(&["revoke", &id]);
+    let late = cli.run(&["update", &id, "--name", "c"]);
+    assert_eq!(late.status.code(), Some(1), "{}", stderr(&late));
+    assert!(
+        stderr(&late).contains("revoked or expired"),
+        "{}",
+        stderr(&late)
+    );
+}
+
 #[test]
 fn operational_errors_are_clear_and_exit_non_zero() {
     let cli = Cli::new("clierr");
