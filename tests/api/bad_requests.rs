@@ -283,10 +283,16 @@ async fn each_bad_request_gets_the_right_status_and_code_and_writes_nothing() {
             "method_not_allowed",
         ),
         (
-            "PATCH on a key",
-            Event::get(user.id.as_str()).method("PATCH").by(&user),
+            "PUT on a key",
+            Event::get(user.id.as_str()).method("PUT").by(&user),
             405,
             "method_not_allowed",
+        ),
+        (
+            "PATCH on a key without a body",
+            Event::get(user.id.as_str()).method("PATCH").by(&user),
+            400,
+            "invalid_request",
         ),
         (
             "unknown resource",
