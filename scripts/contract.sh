@@ -24,9 +24,9 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 target/debug/apikeys table create >/dev/null
-KEY="$(target/debug/apikeys create --owner admin --name contract --scopes '*' --admin)"
+KEY="$(target/debug/apikeys create --owner admin --name contract --scopes '*' --admin --plan unlimited)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-target/debug/local-gateway --port "$PORT" 2>"$OUT/gateway.log" &
+target/debug/local-gateway --port "$PORT" >"$OUT/gateway.log" 2>&1 &
 GW=$!
 trap 'kill "$GW" 2>/dev/null || true' EXIT
 API="http://127.0.0.1:$PORT"

@@ -3,6 +3,8 @@
 //! (build.rs); nothing is loaded from a third party at run time, and every page carries a
 //! Content-Security-Policy that allows only this origin.
 
+mod plans;
+
 use std::convert::Infallible;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -195,9 +197,10 @@ pub fn respond(
 /// The document with `servers` naming `url`: a JSON object whose first member is `servers`.
 pub fn openapi_with_server(url: &str) -> String {
     let servers = serde_json::json!([{ "url": url }]);
-    match OPENAPI_JSON.strip_prefix('{') {
+    let document = plans::document();
+    match document.strip_prefix('{') {
         Some(rest) => format!("{{\"servers\":{servers},{rest}"),
-        None => OPENAPI_JSON.to_owned(),
+        None => document.to_owned(),
     }
 }
 
