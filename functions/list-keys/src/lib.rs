@@ -127,6 +127,8 @@ struct Me<'a> {
     owner_id: &'a str,
     admin: bool,
     scopes: Vec<&'static str>,
+    /// The key's plan (SPEC §10).
+    plan: Option<&'a str>,
     key: KeyObject<'a>,
 }
 
@@ -143,6 +145,7 @@ async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<B
         owner_id: record.owner_id.as_str(),
         admin: record.scopes.is_admin(),
         scopes: record.scopes.iter().map(Scope::as_str).collect(),
+        plan: record.plan.as_ref().map(|p| p.as_str()),
         key: KeyObject::new(&record, now),
     };
     Ok(handler::json(StatusCode::OK, &body))
