@@ -236,7 +236,10 @@ async fn a_client_creates_lists_uses_and_revokes_keys_over_http() {
     let me = s.get("/api/v1/auth/me", &phone).await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["scopes"], json!(["podcasts:read"]));
-    assert_eq!(me.body["plan"], "free", "/auth/me names the plan (SPEC §10)");
+    assert_eq!(
+        me.body["plan"], "free",
+        "/auth/me names the plan (SPEC §10)"
+    );
 
     // Revoke: the very next request with that key is refused.
     let id = bearer.body["id"].as_str().expect("id");

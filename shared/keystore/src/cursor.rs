@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::StoreError;
 use crate::record::{Item, KeyRecord, n, s};
-use crate::schema::{KIND_KEY, PK};
+use crate::schema::{KIND_KEY, PK, attr};
 
 /// Which keys a listing covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub(crate) fn encode(listing: &Listing, last: &KeyRecord) -> String {
 /// The position just after the item DynamoDB evaluated last (`LastEvaluatedKey` of a query on
 /// either index: the index keys plus the table's `pk`), whether or not the filter kept it.
 pub(crate) fn encode_evaluated(listing: &Listing, last: &Item) -> Result<String, StoreError> {
-    let created = match last.get("created_at") {
+    let created = match last.get(attr::CREATED_AT) {
         Some(AttributeValue::N(v)) => v
             .parse::<i64>()
             .map(Timestamp::from_epoch_secs)
@@ -80,11 +80,11 @@ pub(crate) fn decode(cursor: &str, listing: &Listing) -> Result<Item, StoreError
     let hash = KeyHash::parse_hex(hash).map_err(|_| StoreError::InvalidCursor)?;
     let mut key = Item::from([
         (PK.to_owned(), s(hash.to_hex())),
-        ("created_at".to_owned(), n(created)),
+        (attr::CREATED_AT.to_owned(), n(created)),
     ]);
     match listing {
-        Listing::Owner(owner) => key.insert("owner_id".into(), s(owner.as_str())),
-        Listing::All => key.insert("kind".into(), s(KIND_KEY)),
+        Listing::Owner(owner) => key.insert(attr::OWNER_ID.into(), s(owner.as_str())),
+        Listing::All => key.insert(attr::KIND.into(), s(KIND_KEY)),
     };
     Ok(key)
 }

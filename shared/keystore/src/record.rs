@@ -9,7 +9,7 @@ use apikey::{
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::error::StoreError;
-use crate::schema::{KIND_KEY, PK, PURGE_AT};
+use crate::schema::{KIND_KEY, PK, PURGE_AT, attr};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -113,16 +113,16 @@ impl KeyRecord {
     pub(crate) fn to_item(&self, retention_secs: i64) -> Item {
         let mut item = Item::from([
             (PK.into(), s(self.hash.to_hex())),
-            ("kind".into(), s(KIND_KEY)),
-            ("key_id".into(), s(self.id.as_str())),
-            ("owner_id".into(), s(self.owner_id.as_str())),
-            ("name".into(), s(self.name.as_str())),
-            ("hint".into(), s(self.hint.as_str())),
+            (attr::KIND.into(), s(KIND_KEY)),
+            (attr::KEY_ID.into(), s(self.id.as_str())),
+            (attr::OWNER_ID.into(), s(self.owner_id.as_str())),
+            (attr::NAME.into(), s(self.name.as_str())),
+            (attr::HINT.into(), s(self.hint.as_str())),
             (
-                "scopes".into(),
+                attr::SCOPES.into(),
                 AttributeValue::Ss(self.scopes.iter().map(|x| x.as_str().into()).collect()),
             ),
-            ("created_at".into(), n(self.created_at)),
+            (attr::CREATED_AT.into(), n(self.created_at)),
         ]);
         let mut put = |k: &str, v: Option<AttributeValue>| {
             if let Some(v) = v {
@@ -130,21 +130,21 @@ impl KeyRecord {
             }
         };
         put(
-            "description",
+            attr::DESCRIPTION,
             self.description.as_ref().map(|d| s(d.as_str())),
         );
-        put("expires_at", self.expires_at.map(n));
-        put("revoked_at", self.revoked_at.map(n));
-        put("last_used_at", self.last_used_at.map(n));
+        put(attr::EXPIRES_AT, self.expires_at.map(n));
+        put(attr::REVOKED_AT, self.revoked_at.map(n));
+        put(attr::LAST_USED_AT, self.last_used_at.map(n));
         put(
-            "rotated_from",
+            attr::ROTATED_FROM,
             self.rotated_from.as_ref().map(|i| s(i.as_str())),
         );
         put(
-            "rotated_to",
+            attr::ROTATED_TO,
             self.rotated_to.as_ref().map(|i| s(i.as_str())),
         );
-        put("plan", self.plan.as_ref().map(|p| s(p.as_str())));
+        put(attr::PLAN, self.plan.as_ref().map(|p| s(p.as_str())));
         put(PURGE_AT, self.purge_at(retention_secs).map(n));
         item
     }
@@ -153,7 +153,7 @@ impl KeyRecord {
     pub(crate) fn to_id_item(&self, retention_secs: i64) -> Item {
         let mut item = Item::from([
             (PK.into(), s(id_pk(&self.id))),
-            ("key_hash".into(), s(self.hash.to_hex())),
+            (attr::KEY_HASH.into(), s(self.hash.to_hex())),
         ]);
         if let Some(purge) = self.purge_at(retention_secs) {
             item.insert(PURGE_AT.into(), n(purge));
@@ -202,9 +202,9 @@ impl TryFrom<&Item> for KeyRecord {
     type Error = StoreError;
 
     fn try_from(item: &Item) -> Result<Self, StoreError> {
-        let scopes = match item.get("scopes") {
+        let scopes = match item.get(attr::SCOPES) {
             Some(AttributeValue::Ss(names)) => {
-                ScopeSet::parse(names.iter().map(String::as_str)).map_err(bad("scopes"))?
+                ScopeSet::parse(names.iter().map(String::as_str)).map_err(bad(attr::SCOPES))?
             }
             _ => return Err(StoreError::corrupt("scopes is not a string set")),
         };
@@ -215,23 +215,23 @@ impl TryFrom<&Item> for KeyRecord {
         };
         Ok(Self {
             hash: KeyHash::parse_hex(req_s(item, PK)?).map_err(bad(PK))?,
-            id: KeyId::parse(req_s(item, "key_id")?).map_err(bad("key_id"))?,
-            owner_id: OwnerId::parse(req_s(item, "owner_id")?).map_err(bad("owner_id"))?,
-            name: KeyName::parse(req_s(item, "name")?).map_err(bad("name"))?,
-            description: get_s(item, "description")?
-                .map(|d| Description::parse(d).map_err(bad("description")))
+            id: KeyId::parse(req_s(item, attr::KEY_ID)?).map_err(bad(attr::KEY_ID))?,
+            owner_id: OwnerId::parse(req_s(item, attr::OWNER_ID)?).map_err(bad(attr::OWNER_ID))?,
+            name: KeyName::parse(req_s(item, attr::NAME)?).map_err(bad(attr::NAME))?,
+            description: get_s(item, attr::DESCRIPTION)?
+                .map(|d| Description::parse(d).map_err(bad(attr::DESCRIPTION)))
                 .transpose()?,
-            hint: req_s(item, "hint")?.to_owned(),
+            hint: req_s(item, attr::HINT)?.to_owned(),
             scopes,
-            created_at: get_t(item, "created_at")?
+            created_at: get_t(item, attr::CREATED_AT)?
                 .ok_or_else(|| StoreError::corrupt("created_at is missing"))?,
-            expires_at: get_t(item, "expires_at")?,
-            revoked_at: get_t(item, "revoked_at")?,
-            last_used_at: get_t(item, "last_used_at")?,
-            rotated_from: opt_id("rotated_from")?,
-            rotated_to: opt_id("rotated_to")?,
-            plan: get_s(item, "plan")?
-                .map(|p| PlanName::parse(p).map_err(bad("plan")))
+            expires_at: get_t(item, attr::EXPIRES_AT)?,
+            revoked_at: get_t(item, attr::REVOKED_AT)?,
+            last_used_at: get_t(item, attr::LAST_USED_AT)?,
+            rotated_from: opt_id(attr::ROTATED_FROM)?,
+            rotated_to: opt_id(attr::ROTATED_TO)?,
+            plan: get_s(item, attr::PLAN)?
+                .map(|p| PlanName::parse(p).map_err(bad(attr::PLAN)))
                 .transpose()?,
         })
     }
@@ -239,7 +239,7 @@ impl TryFrom<&Item> for KeyRecord {
 
 /// The hash an id item points at.
 pub(crate) fn hash_of_id_item(item: &Item) -> Result<KeyHash, StoreError> {
-    KeyHash::parse_hex(req_s(item, "key_hash")?).map_err(bad("key_hash"))
+    KeyHash::parse_hex(req_s(item, attr::KEY_HASH)?).map_err(bad(attr::KEY_HASH))
 }
 
 #[cfg(test)]
@@ -292,13 +292,13 @@ mod tests {
         let good = record().to_item(0);
         let breakages: Vec<(&str, AttributeValue)> = vec![
             (PK, s("not-a-hash")),
-            ("key_id", s("nope")),
-            ("owner_id", s("has space")),
-            ("scopes", AttributeValue::Ss(vec!["root".into()])),
-            ("scopes", s("*")),
-            ("created_at", AttributeValue::N("1.5".into())),
-            ("expires_at", s("tomorrow")),
-            ("name", AttributeValue::Bool(true)),
+            (attr::KEY_ID, s("nope")),
+            (attr::OWNER_ID, s("has space")),
+            (attr::SCOPES, AttributeValue::Ss(vec!["root".into()])),
+            (attr::SCOPES, s("*")),
+            (attr::CREATED_AT, AttributeValue::N("1.5".into())),
+            (attr::EXPIRES_AT, s("tomorrow")),
+            (attr::NAME, AttributeValue::Bool(true)),
         ];
         for (attr, value) in breakages {
             let mut item = good.clone();
@@ -309,7 +309,7 @@ mod tests {
             );
         }
         let mut item = good;
-        item.remove("created_at");
+        item.remove(attr::CREATED_AT);
         assert!(matches!(
             KeyRecord::try_from(&item),
             Err(StoreError::Corrupt(_))

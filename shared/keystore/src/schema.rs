@@ -22,6 +22,49 @@ pub const KIND_KEY: &str = "key";
 /// TTL attribute: revoked and expired keys are deleted this long after they stopped working.
 pub const PURGE_AT: &str = "purge_at";
 
+/// The key item's attribute names (and the id item's `key_hash`), defined once. Condition and
+/// update expressions spell a few of them in their text; the store tests run every expression
+/// against DynamoDB Local, so a name changed here alone fails them.
+pub mod attr {
+    pub const KIND: &str = "kind";
+    pub const KEY_ID: &str = "key_id";
+    pub const OWNER_ID: &str = "owner_id";
+    pub const NAME: &str = "name";
+    pub const DESCRIPTION: &str = "description";
+    pub const HINT: &str = "hint";
+    pub const SCOPES: &str = "scopes";
+    pub const CREATED_AT: &str = "created_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const REVOKED_AT: &str = "revoked_at";
+    pub const LAST_USED_AT: &str = "last_used_at";
+    pub const ROTATED_FROM: &str = "rotated_from";
+    pub const ROTATED_TO: &str = "rotated_to";
+    pub const PLAN: &str = "plan";
+    /// On an id item: the hash of the key it names.
+    pub const KEY_HASH: &str = "key_hash";
+
+    /// Every name above, with the partition key and the TTL attribute.
+    pub const ALL: [&str; 17] = [
+        super::PK,
+        super::PURGE_AT,
+        KIND,
+        KEY_ID,
+        OWNER_ID,
+        NAME,
+        DESCRIPTION,
+        HINT,
+        SCOPES,
+        CREATED_AT,
+        EXPIRES_AT,
+        REVOKED_AT,
+        LAST_USED_AT,
+        ROTATED_FROM,
+        ROTATED_TO,
+        PLAN,
+        KEY_HASH,
+    ];
+}
+
 /// What `create_table` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableCreation {
@@ -47,7 +90,7 @@ fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, BuildError
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(partition, KeyType::Hash)?)
-        .key_schema(key("created_at", KeyType::Range)?)
+        .key_schema(key(attr::CREATED_AT, KeyType::Range)?)
         .projection(
             Projection::builder()
                 .projection_type(ProjectionType::All)
@@ -98,4 +141,15 @@ pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation,
         .await
         .map_err(classify)?;
     Ok(TableCreation::Created)
+}
+
+#[cfg(test)]
+mod attr_tests {
+    #[test]
+    fn attribute_names_are_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for name in super::attr::ALL {
+            assert!(seen.insert(name), "{name} twice");
+        }
+    }
 }

@@ -30,6 +30,8 @@ const KEYSET: &str = "keyset";
 pub const CURRENT: &str = "current";
 pub const PUBLIC_KEYS: &str = "public_keys";
 const SEEDS: &str = "seeds";
+/// In each `public_keys` entry: when the key was made.
+const ENTRY_CREATED_AT: &str = "created_at";
 
 /// The signing table of a keys table, where no other name is configured (local and tests).
 pub fn default_signing_table(keys_table: &str) -> String {
@@ -181,7 +183,7 @@ impl SigningStore {
                     kid: kid.clone(),
                     x: entry.get("x")?.as_s().ok()?.clone(),
                     created_at: Timestamp::from_epoch_secs(
-                        entry.get("created_at")?.as_n().ok()?.parse().ok()?,
+                        entry.get(ENTRY_CREATED_AT)?.as_n().ok()?.parse().ok()?,
                     ),
                 })
             })
@@ -244,7 +246,7 @@ async fn send_update(update: UpdateItemFluentBuilder) -> Result<(), StoreError> 
 fn public_value(x: &str, now: Timestamp) -> AttributeValue {
     AttributeValue::M(HashMap::from([
         ("x".to_owned(), s(x)),
-        ("created_at".to_owned(), n(now)),
+        (ENTRY_CREATED_AT.to_owned(), n(now)),
     ]))
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 
 use crate::error::{StoreError, classify};
 use crate::record::{Item, KeyRecord, hash_of_id_item, id_pk, n, s};
-use crate::schema::PK;
+use crate::schema::{PK, attr};
 
 #[cfg(feature = "test-util")]
 mod bench;
@@ -155,7 +155,7 @@ impl KeyStore {
             .table_name(&self.table)
             .key(PK, s(id_pk(id)))
             .consistent_read(true)
-            .projection_expression("key_hash")
+            .projection_expression(attr::KEY_HASH)
             .send()
             .await
             .map_err(classify)?;

@@ -3,7 +3,7 @@
 use super::KeyStore;
 use crate::error::{StoreError, classify};
 use crate::record::KeyRecord;
-use crate::schema::{BY_CREATED, BY_OWNER};
+use crate::schema::{BY_CREATED, BY_OWNER, attr};
 
 impl KeyStore {
     /// Bulk-loads key items (without id items: nothing looks them up) with `BatchWriteItem`,
@@ -50,7 +50,7 @@ impl KeyStore {
         let key_items = |items: Vec<Vec<(String, String)>>| -> std::collections::HashSet<_> {
             items
                 .into_iter()
-                .filter(|item| item.iter().any(|(k, _)| k == "kind"))
+                .filter(|item| item.iter().any(|(k, _)| k == attr::KIND))
                 .collect()
         };
         let table = key_items(self.scan_rendered(None).await?);

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use super::{KeyStore, Rotation, transaction_error};
 use crate::error::StoreError;
 use crate::record::{KeyRecord, id_pk, n, s};
-use crate::schema::{PK, PURGE_AT};
+use crate::schema::{PK, PURGE_AT, attr};
 
 impl KeyStore {
     /// Rotates `old` into `new` in one transaction: writes the new key (and its id item) and
@@ -36,8 +36,8 @@ impl KeyStore {
         new.rotated_from = Some(old.id.clone());
 
         let (end_attr, end_value) = match ended.revoked_at {
-            Some(r) if grace_secs == 0 => ("revoked_at", n(r)),
-            _ => ("expires_at", n(ended.expires_at.unwrap_or(now))),
+            Some(r) if grace_secs == 0 => (attr::REVOKED_AT, n(r)),
+            _ => (attr::EXPIRES_AT, n(ended.expires_at.unwrap_or(now))),
         };
         let end_old = Update::builder()
             .table_name(&self.table)

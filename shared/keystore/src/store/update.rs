@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use super::KeyStore;
 use crate::error::{StoreError, classify};
 use crate::record::{KeyRecord, n, s};
-use crate::schema::PK;
+use crate::schema::{PK, attr};
 
 /// What a `PATCH` changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,18 +45,18 @@ impl KeyStore {
             .table_name(&self.table)
             .key(PK, s(record.hash.to_hex()))
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#scopes", "scopes")
+            .expression_attribute_names("#scopes", attr::SCOPES)
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":seen", scope_set(record.scopes));
         if let Some(name) = &changes.name {
             set.push("#name = :name");
             req = req
-                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#name", attr::NAME)
                 .expression_attribute_values(":name", s(name.as_str()));
         }
         match &changes.description {
             None => {}
-            Some(None) => remove.push("description"),
+            Some(None) => remove.push(attr::DESCRIPTION),
             Some(Some(d)) => {
                 set.push("description = :description");
                 req = req.expression_attribute_values(":description", s(d.as_str()));
@@ -69,7 +69,7 @@ impl KeyStore {
         if let Some(plan) = &changes.plan {
             set.push("#plan = :plan");
             req = req
-                .expression_attribute_names("#plan", "plan")
+                .expression_attribute_names("#plan", attr::PLAN)
                 .expression_attribute_values(":plan", s(plan.as_str()));
         }
         if set.is_empty() && remove.is_empty() {
