@@ -70,11 +70,17 @@ pub fn presented_key(event: &AuthorizerEvent) -> Presented<'_> {
                 .flatten()
                 .map(move |v| (name.as_str(), v.as_str()))
         });
+    one_key(
+        singles
+            .chain(multis)
+            .filter_map(|(name, value)| key_in_header(name, value)),
+    )
+}
+
+/// The same key any number of times is one key; two different ones conflict.
+fn one_key<'a>(candidates: impl Iterator<Item = &'a str>) -> Presented<'a> {
     let mut found: Option<&str> = None;
-    for (name, value) in singles.chain(multis) {
-        let Some(candidate) = key_in_header(name, value) else {
-            continue;
-        };
+    for candidate in candidates {
         match found {
             Some(existing) if existing != candidate => return Presented::Conflicting,
             _ => found = Some(candidate),
@@ -117,14 +123,7 @@ pub fn query_key(event: &AuthorizerEvent) -> Presented<'_> {
         .flatten()
         .filter(|(name, _)| name.as_str() == QUERY_KEY_PARAMETER)
         .flat_map(|(_, values)| values.iter().flatten().flatten().map(String::as_str));
-    let mut found: Option<&str> = None;
-    for candidate in singles.chain(multis) {
-        match found {
-            Some(existing) if existing != candidate => return Presented::Conflicting,
-            _ => found = Some(candidate),
-        }
-    }
-    found.map_or(Presented::None, Presented::One)
+    one_key(singles.chain(multis))
 }
 
 #[cfg(test)]

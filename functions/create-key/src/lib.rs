@@ -59,7 +59,7 @@ struct CreateBody {
     plan: Option<String>,
 }
 
-fn invalid(e: apikey::Error) -> ApiError {
+pub(crate) fn invalid(e: apikey::Error) -> ApiError {
     ApiError::InvalidRequest(e.to_string())
 }
 

@@ -10,6 +10,8 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
+use crate::invalid;
+
 /// The request body; unknown fields are refused. `description: null` or `""` removes it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,10 +29,6 @@ struct UpdateBody {
 /// A member that is present (even as `null`) is `Some`.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
-}
-
-fn invalid(e: apikey::Error) -> ApiError {
-    ApiError::InvalidRequest(e.to_string())
 }
 
 pub(crate) async fn update(

@@ -6,8 +6,26 @@ use apikey::{
 use handler::KeyObject;
 use keystore::{Access, KeyChanges, KeyRecord, KeyStore, NewKey, StoreError};
 
-use crate::commands::{Outcome, explain, usage};
-use crate::{CreateArgs, UpdateArgs};
+use crate::commands::{Failure, Outcome, explain, usage};
+use crate::{CreateArgs, PlanArgs, UpdateArgs};
+
+impl PlanArgs {
+    fn plans(&self) -> Result<apikey::Plans, Failure> {
+        gateway::parse_plans(&self.plans, &self.default_plan).map_err(|e| e.to_string().into())
+    }
+
+    /// The plan `--plan` names, if any; an unknown one is a usage error.
+    fn chosen(&self) -> Result<Option<apikey::PlanName>, Failure> {
+        let Some(name) = self.plan.as_deref() else {
+            return Ok(None);
+        };
+        let plans = self.plans()?;
+        let (plan, _) = plans
+            .resolve(name)
+            .map_err(|e| usage(format!("--plan: {e}")))?;
+        Ok(Some(plan.clone()))
+    }
+}
 
 pub(crate) async fn create(
     store: &KeyStore,
@@ -40,15 +58,9 @@ pub(crate) async fn create(
         names.push("*");
     }
     let scopes = ScopeSet::parse(names).map_err(|e| usage(format!("--scopes: {e}")))?;
-    let plans = gateway::parse_plans(&args.plans, &args.default_plan).map_err(|e| e.to_string())?;
-    let plan = match args.plan.as_deref() {
-        None => plans.default_plan().clone(),
-        Some(name) => {
-            let (plan, _) = plans
-                .resolve(name)
-                .map_err(|e| usage(format!("--plan: {e}")))?;
-            plan.clone()
-        }
+    let plan = match args.plan.chosen()? {
+        Some(plan) => plan,
+        None => args.plan.plans()?.default_plan().clone(),
     };
     let now = Timestamp::now();
     let new = NewKey {
@@ -119,7 +131,6 @@ pub(crate) async fn create(
 pub(crate) async fn update(store: &KeyStore, args: UpdateArgs, json: bool) -> Outcome {
     let id = KeyId::parse(&args.id)
         .map_err(|_| usage(format!("{:?} is not a key id (key_…)", args.id)))?;
-    let plans = gateway::parse_plans(&args.plans, &args.default_plan).map_err(|e| e.to_string())?;
     let description = match args.description.as_deref() {
         None => None,
         Some("") => Some(None),
@@ -142,12 +153,7 @@ pub(crate) async fn update(store: &KeyStore, args: UpdateArgs, json: bool) -> Ou
                     .map_err(|e| usage(format!("--scopes: {e}")))?,
             ),
         },
-        plan: args
-            .plan
-            .as_deref()
-            .map(|p| plans.resolve(p).map(|(name, _)| name.clone()))
-            .transpose()
-            .map_err(|e| usage(format!("--plan: {e}")))?,
+        plan: args.plan.chosen()?,
     };
     if changes.is_empty() {
         return Err(usage(

@@ -110,13 +110,8 @@ struct CreateArgs {
     /// `?api_key=` (SPEC §16).
     #[arg(long)]
     feed: bool,
-    /// The key's plan (SPEC §10; default DEFAULT_PLAN). Plans come from PLANS, as the API's.
-    #[arg(long)]
-    plan: Option<String>,
-    #[arg(long, env = "PLANS", default_value = gateway::DEFAULT_PLANS, hide = true)]
-    plans: String,
-    #[arg(long, env = "DEFAULT_PLAN", default_value = gateway::DEFAULT_PLAN, hide = true)]
-    default_plan: String,
+    #[command(flatten)]
+    plan: PlanArgs,
     /// The API's feed paths, for the example URL a feed key is printed with.
     #[arg(long, env = "FEED_PATHS", default_value = apikey::DEFAULT_FEED_PATHS, hide = true)]
     feed_paths: String,
@@ -132,6 +127,18 @@ struct CreateArgs {
     max_active_keys: usize,
 }
 
+/// `--plan`, checked against the API's own `PLANS` / `DEFAULT_PLAN` (SPEC §10).
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// A plan from PLANS (create: DEFAULT_PLAN when absent).
+    #[arg(long)]
+    plan: Option<String>,
+    #[arg(long, env = "PLANS", default_value = gateway::DEFAULT_PLANS, hide = true)]
+    plans: String,
+    #[arg(long, env = "DEFAULT_PLAN", default_value = gateway::DEFAULT_PLAN, hide = true)]
+    default_plan: String,
+}
+
 #[derive(Debug, Args)]
 struct UpdateArgs {
     /// The key's id, `key_…`.
@@ -144,13 +151,8 @@ struct UpdateArgs {
     /// Comma-separated scopes (replaces the key's; the operator may widen).
     #[arg(long, value_delimiter = ',')]
     scopes: Vec<String>,
-    /// A plan from PLANS.
-    #[arg(long)]
-    plan: Option<String>,
-    #[arg(long, env = "PLANS", default_value = gateway::DEFAULT_PLANS, hide = true)]
-    plans: String,
-    #[arg(long, env = "DEFAULT_PLAN", default_value = gateway::DEFAULT_PLAN, hide = true)]
-    default_plan: String,
+    #[command(flatten)]
+    plan: PlanArgs,
 }
 
 #[derive(Debug, Args)]
