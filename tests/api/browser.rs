@@ -978,3 +978,85 @@ async fn a_slow_older_listing_never_replaces_a_newer_one() {
     );
     b.client.clone().close().await.expect("close the session");
 }
+
+/// SPEC §16: one click makes a feed key; the console shows its ready-to-paste feed URL once,
+/// with the key, and forgets both when the dialog closes; the URL works without headers.
+#[tokio::test]
+async fn a_feed_key_is_one_click_and_its_url_is_shown_once() {
+    let s = stack("feedkey").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let b = Browser::start("feedkey").await;
+    sign_in(&b, &s, &admin).await;
+
+    b.click("#new-feed-key").await;
+    b.until(
+        "the feed-key dialog",
+        "return document.getElementById('create-dialog').open && \
+         document.getElementById('create-scopes-field').hidden && \
+         !document.getElementById('create-feed-note').hidden;",
+    )
+    .await;
+    b.type_into("#create-name", &format!("AntennaPod{ENTER}"))
+        .await;
+    let key = read_new_key(&b).await;
+    let url = b
+        .until(
+            "the feed URL",
+            "return !document.getElementById('feed-url-field').hidden && \
+             document.getElementById('feed-url').value;",
+        )
+        .await;
+    let url = url.as_str().expect("a URL").to_owned();
+    let origin = b.js("return location.origin;").await;
+    let origin = origin.as_str().expect("origin");
+    assert_eq!(
+        url,
+        format!("{origin}/api/v1/feeds/{{feed}}?api_key={key}"),
+        "the example path with the key"
+    );
+    b.screenshot("console-feed-key").await;
+
+    // The URL works as a podcast app would use it: no headers at all.
+    let path = url.trim_start_matches(origin).replace("{feed}", "42");
+    let fetched = s.send("GET", &path, &[], None).await;
+    assert_eq!(fetched.status, 200, "{}", fetched.text);
+    assert_eq!(fetched.body["query"], "api_key=redacted");
+
+    let listed = s
+        .send(
+            "GET",
+            "/api/v1/auth/api-keys?limit=100",
+            &[("X-API-Key", &admin)],
+            None,
+        )
+        .await;
+    let made: Vec<&Value> = listed
+        .body
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["name"] == "AntennaPod")
+        .collect();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["scopes"], json!(["feeds:read"]));
+
+    b.click("#secret-done").await;
+    b.until(
+        "the dialog to close and forget",
+        "return !document.getElementById('secret-dialog').open && \
+         document.getElementById('feed-url').value === '' && \
+         document.getElementById('feed-url-field').hidden;",
+    )
+    .await;
+    assert_no_secret_at_rest(&b, &[&key, &key[8..]]).await;
+
+    // The ordinary dialog still offers every scope, feeds:read among them.
+    b.click("#new-key").await;
+    b.until(
+        "the ordinary dialog",
+        "return document.getElementById('create-dialog').open && \
+         !document.getElementById('create-scopes-field').hidden && \
+         Boolean(document.getElementById('scope-feeds_read'));",
+    )
+    .await;
+}

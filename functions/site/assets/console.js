@@ -4,12 +4,15 @@
 "use strict";
 (function () {
   var BASE = document.querySelector('meta[name="podkeys-base"]').getAttribute("content");
-  var SCOPES = ["*", "keys:read", "keys:write", "podcasts:read", "podcasts:write", "admin"];
+  var FEED_EXAMPLE = document.querySelector('meta[name="podkeys-feed-example"]')
+    .getAttribute("content");
+  var SCOPES = ["*", "keys:read", "keys:write", "podcasts:read", "podcasts:write", "feeds:read",
+                "admin"];
   // `listing` numbers listings: only answers for the latest one are rendered, so a slow answer
   // for an older filter never replaces a newer list. `filter`, `next` (the cursor of "Load
   // more") and `paging` (a "Load more" request in flight) belong to that latest listing.
   var state = { key: null, me: null, listing: 0, filter: "", next: null, paging: false,
-                pending: null };
+                pending: null, feed: false };
 
   function $(id) { return document.getElementById(id); }
 
@@ -111,7 +114,7 @@
     state.next = null;
     state.pending = null;
     $("key-rows").textContent = "";
-    $("secret-value").value = "";
+    forgetSecret();
     $("who-owner").textContent = "";
     document.body.classList.remove("is-admin");
     show($("who"), false);
@@ -254,15 +257,23 @@
     $("create-scopes").appendChild(label);
   });
 
-  $("new-key").addEventListener("click", function () {
+  // "Create key" and "Create feed key" open the one dialog; a feed key's scopes are fixed.
+  function openCreate(feed) {
+    state.feed = feed;
     $("create-form").reset();
     Array.prototype.forEach.call($("create-scopes").querySelectorAll("input"), function (b) {
       b.checked = b.value === "*";
     });
+    $("create-title").textContent = feed ? "Create a feed key for a podcast app"
+                                         : "Create an API key";
+    show($("create-feed-note"), feed);
+    show($("create-scopes-field"), !feed);
     say($("create-error"), "");
     $("create-dialog").showModal();
     $("create-name").focus();
-  });
+  }
+  $("new-key").addEventListener("click", function () { openCreate(false); });
+  $("new-feed-key").addEventListener("click", function () { openCreate(true); });
 
   $("create-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -276,6 +287,7 @@
     var scopes = Array.prototype.filter.call(
       $("create-scopes").querySelectorAll("input"), function (b) { return b.checked; }
     ).map(function (b) { return b.value; });
+    if (state.feed) scopes = ["feeds:read"];
     if (scopes.length) body.scopes = scopes;
     var days = $("create-expiry").value;
     if (days) body.expires_in_days = Number(days);
@@ -287,34 +299,48 @@
       var key = r.body.key;
       delete r.body.key; // the row keeps the key object, never the secret
       upsertRow(r.body, true);
-      showSecret(key);
+      showSecret(key, r.body);
     }, function (e) { say($("create-error"), e.message); });
   }
 
-  function showSecret(key) {
+  // A key whose only scope is feeds:read goes in a feed URL (SPEC §16): its URL is shown
+  // with the key, once, and forgotten with it.
+  function feedUrl(key, k) {
+    if (!FEED_EXAMPLE || k.scopes.length !== 1 || k.scopes[0] !== "feeds:read") return "";
+    return location.origin + BASE + FEED_EXAMPLE + "?api_key=" + encodeURIComponent(key);
+  }
+
+  function showSecret(key, k) {
     $("secret-value").value = key;
+    var url = feedUrl(key, k);
+    $("feed-url").value = url;
+    show($("feed-url-field"), Boolean(url));
     $("copy-status").textContent = "";
     $("secret-dialog").showModal();
     $("secret-value").select();
     $("copy").focus();
   }
 
-  $("copy").addEventListener("click", function () {
-    var value = $("secret-value").value;
+  function copyFrom(input, what) {
+    var value = input.value;
     var done = function () { $("copy-status").textContent = "Copied to the clipboard."; };
+    var manual = function () {
+      input.select();
+      $("copy-status").textContent = "Press Ctrl+C (⌘C) to copy the selected " + what + ".";
+    };
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(value).then(done, function () {
-        $("secret-value").select();
-        $("copy-status").textContent = "Press Ctrl+C (⌘C) to copy the selected key.";
-      });
+      navigator.clipboard.writeText(value).then(done, manual);
     } else {
-      $("secret-value").select();
-      $("copy-status").textContent = "Press Ctrl+C (⌘C) to copy the selected key.";
+      manual();
     }
-  });
+  }
+  $("copy").addEventListener("click", function () { copyFrom($("secret-value"), "key"); });
+  $("copy-feed").addEventListener("click", function () { copyFrom($("feed-url"), "URL"); });
 
   function forgetSecret() {
     $("secret-value").value = "";
+    $("feed-url").value = "";
+    show($("feed-url-field"), false);
     $("copy-status").textContent = "";
   }
   $("secret-done").addEventListener("click", function () { $("secret-dialog").close(); });
@@ -356,7 +382,7 @@
           delete r.body.key;
           upsertRow(r.body.rotated_from, false);
           upsertRow(r.body, true);
-          return function () { showSecret(key); };
+          return function () { showSecret(key, r.body); };
         });
       });
   }

@@ -3,7 +3,7 @@
 //! (build.rs); nothing is loaded from a third party at run time, and every page carries a
 //! Content-Security-Policy that allows only this origin.
 
-mod plans;
+mod deployment;
 
 use std::convert::Infallible;
 
@@ -166,7 +166,9 @@ pub fn respond(
         ),
         Page::Console => (
             HTML,
-            CONSOLE_HTML.replace("{{BASE}}", &base),
+            CONSOLE_HTML
+                .replace("{{BASE}}", &base)
+                .replace("{{FEED_EXAMPLE}}", &attribute(deployment::feed_example())),
             CONSOLE_CSP,
             "no-store",
         ),
@@ -197,7 +199,7 @@ pub fn respond(
 /// The document with `servers` naming `url`: a JSON object whose first member is `servers`.
 pub fn openapi_with_server(url: &str) -> String {
     let servers = serde_json::json!([{ "url": url }]);
-    let document = plans::document();
+    let document = deployment::document();
     match document.strip_prefix('{') {
         Some(rest) => format!("{{\"servers\":{servers},{rest}"),
         None => document.to_owned(),

@@ -1,6 +1,10 @@
-//! The served document names the deployment's plans: `infra/openapi.yaml` lists SPEC §10's
-//! default plans in `PlanName`'s enum; when `PLANS` names others, the document served at
-//! `/api/openapi.json` lists those (so clients and Schemathesis see what the API accepts).
+//! What the pages take from the deployment's configuration (the template gives every function
+//! the same environment):
+//! - the plans: `infra/openapi.yaml` lists SPEC §10's default plans in `PlanName`'s enum; when
+//!   `PLANS` names others, the document served at `/api/openapi.json` lists those (so clients
+//!   and Schemathesis see what the API accepts);
+//! - the feed paths (`FEED_PATHS`, SPEC §16): the console shows a new feed key's URL with the
+//!   first one as its example.
 
 use std::sync::OnceLock;
 
@@ -33,6 +37,21 @@ pub(crate) fn with_plans(document: &str, plans: Option<&str>) -> String {
     doc.to_string()
 }
 
+/// The first feed path with `{feed}` for its wildcard, e.g. `/api/v1/feeds/{feed}`. A bad
+/// `FEED_PATHS` stops the key functions at init; here it falls back to the default.
+pub(crate) fn feed_example() -> &'static str {
+    static EXAMPLE: OnceLock<String> = OnceLock::new();
+    EXAMPLE.get_or_init(|| example_of(std::env::var("FEED_PATHS").ok().as_deref()))
+}
+
+pub(crate) fn example_of(feed_paths: Option<&str>) -> String {
+    feed_paths
+        .and_then(|list| apikey::FeedPaths::parse(list).ok())
+        .unwrap_or_default()
+        .example()
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +59,13 @@ mod tests {
     fn plan_enum(doc: &str) -> Value {
         let v: Value = serde_json::from_str(doc).expect("JSON");
         v["components"]["schemas"]["PlanName"]["enum"].clone()
+    }
+
+    #[test]
+    fn the_feed_example_follows_feed_paths() {
+        assert_eq!(example_of(None), "/api/v1/feeds/{feed}");
+        assert_eq!(example_of(Some("/rss/*.xml")), "/rss/{feed}.xml");
+        assert_eq!(example_of(Some("not a path")), "/api/v1/feeds/{feed}");
     }
 
     #[test]
