@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The project's own Python venv (.venv, git-ignored) with the pinned tools of
-# scripts/python-tools.txt. Idempotent: reinstalls only when that file changes.
+# The project's own Python venvs (git-ignored) with pinned tools: .venv from
+# scripts/python-tools.txt, or with `checkov`, .venv-checkov from scripts/python-checkov.txt
+# (Checkov's pins clash with aws-sam-cli's). Idempotent: reinstalls only when the file changes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
-REQ="$ROOT/scripts/python-tools.txt"
+case "${1:-}" in
+  "") VENV="$ROOT/.venv"; REQ="$ROOT/scripts/python-tools.txt" ;;
+  checkov) VENV="$ROOT/.venv-checkov"; REQ="$ROOT/scripts/python-checkov.txt" ;;
+  *) echo "venv: unknown venv ${1}" >&2; exit 2 ;;
+esac
 STAMP="$VENV/.tools-sha256"
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 if [[ -x "$VENV/bin/pip" && "$(cat "$STAMP" 2>/dev/null)" == "$want" ]]; then

@@ -13,6 +13,7 @@ mod infra;
 mod list;
 mod log_levels;
 mod metrics;
+mod operations;
 mod reliability;
 mod revoke;
 mod rotate;
