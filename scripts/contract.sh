@@ -39,6 +39,20 @@ done
 # The podcast backend's view: the assertion verifies with PyJWT, forged headers change nothing.
 .venv/bin/python scripts/verify-assertion.py "$API" "$KEY" admin
 
+# The operator's deploy check, against this stack, so that it cannot rot; and it must fail
+# (and print no key) when the admin key is wrong.
+PODKEYS_ADMIN_KEY="$KEY" scripts/smoke.sh "$API" - >"$OUT/smoke.log" 2>&1 \
+  || { echo "contract: scripts/smoke.sh failed:" >&2; cat "$OUT/smoke.log" >&2; exit 1; }
+grep -E '^(PASS|SKIP) smoke' "$OUT/smoke.log" || true
+if PODKEYS_ADMIN_KEY="${KEY%?}x" scripts/smoke.sh "$API" - >"$OUT/smoke-bad.log" 2>&1; then
+  echo "contract: smoke.sh passed with a wrong admin key" >&2; exit 1
+fi
+grep -q '^FAIL the admin key works' "$OUT/smoke-bad.log" \
+  || { echo "contract: smoke.sh did not fail on a wrong admin key:" >&2; cat "$OUT/smoke-bad.log" >&2; exit 1; }
+if grep -qF "${KEY:4}" "$OUT/smoke.log" "$OUT/smoke-bad.log"; then
+  echo "contract: smoke.sh printed a key" >&2; exit 1
+fi
+
 .venv/bin/openapi-spec-validator infra/openapi.yaml "$OUT/openapi.json" >"$OUT/validator.log" 2>&1 \
   || { echo "contract: the OpenAPI document is not valid:" >&2; cat "$OUT/validator.log" >&2; exit 1; }
 
