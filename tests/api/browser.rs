@@ -1060,3 +1060,61 @@ async fn a_feed_key_is_one_click_and_its_url_is_shown_once() {
     )
     .await;
 }
+
+/// SPEC §3 PATCH in the console: rename and narrow a key from its row; the API's answer
+/// replaces the row; admins also change the plan.
+#[tokio::test]
+async fn a_key_is_renamed_narrowed_and_moved_to_another_plan_from_its_row() {
+    let s = stack("editkey").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let made = s
+        .create(
+            &admin,
+            json!({"name": "phone", "scopes": ["podcasts:read", "keys:read"]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().expect("id").to_owned();
+    let b = Browser::start("editkey").await;
+    sign_in(&b, &s, &admin).await;
+
+    b.click(&format!("tr[data-key-id=\"{id}\"] button.edit"))
+        .await;
+    b.until(
+        "the edit dialog",
+        "return document.getElementById('edit-dialog').open && \
+         !document.getElementById('edit-plan-field').hidden;",
+    )
+    .await;
+    b.js(
+        "var n = document.getElementById('edit-name'); n.value = ''; \
+          var p = document.getElementById('edit-plan'); p.value = 'pro'; \
+          document.querySelector('#edit-scopes input[value=\"keys:read\"]').click(); \
+          return true;",
+    )
+    .await;
+    b.type_into("#edit-name", "old phone").await;
+    b.screenshot("console-edit-key").await;
+    b.click("#edit-ok").await;
+    b.until(
+        "the row to show the change",
+        &format!(
+            "var r = document.querySelector('tr[data-key-id=\"{id}\"]'); \
+             return !document.getElementById('edit-dialog').open && r && \
+               r.querySelector('.name').textContent === 'old phone' && \
+               r.textContent.indexOf('pro') >= 0;"
+        ),
+    )
+    .await;
+    let stored = s
+        .send(
+            "GET",
+            &format!("/api/v1/auth/api-keys/{id}"),
+            &[("X-API-Key", &admin)],
+            None,
+        )
+        .await;
+    assert_eq!(stored.body["name"], "old phone");
+    assert_eq!(stored.body["scopes"], json!(["podcasts:read"]));
+    assert_eq!(stored.body["plan"], "pro");
+}

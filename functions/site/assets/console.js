@@ -12,7 +12,7 @@
   // for an older filter never replaces a newer list. `filter`, `next` (the cursor of "Load
   // more") and `paging` (a "Load more" request in flight) belong to that latest listing.
   var state = { key: null, me: null, listing: 0, filter: "", next: null, paging: false,
-                pending: null, feed: false };
+                pending: null, feed: false, editing: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -207,6 +207,7 @@
     cell(tr, k.owner_id, "Owner", "owner-col");
     cell(tr, k.hint, "Key", "hint");
     cell(tr, k.scopes.join(" "), "Scopes");
+    cell(tr, k.plan || "—", "Plan");
     cell(tr, when(k.created_at), "Created");
     cell(tr, when(k.last_used_at), "Last used");
     cell(tr, k.expires_at ? when(k.expires_at) : "never", "Expires");
@@ -217,6 +218,7 @@
     st.appendChild(badge);
     var actions = cell(tr, "", "Actions", "actions-cell");
     if (k.status === "active") {
+      actions.appendChild(button("Edit", "edit", function () { openEdit(k); }, k));
       actions.appendChild(button("Rotate", "rotate", function () { confirmRotate(k); }, k));
       actions.appendChild(button("Revoke", "revoke danger", function () { confirmRevoke(k); }, k));
     }
@@ -345,6 +347,71 @@
   }
   $("secret-done").addEventListener("click", function () { $("secret-dialog").close(); });
   $("secret-dialog").addEventListener("close", forgetSecret);
+
+  // ---- edit (PATCH): name, description, narrowing scopes, plan for admins ----
+
+  function openEdit(k) {
+    state.editing = k;
+    $("edit-form").reset();
+    $("edit-title").textContent = "Edit “" + k.name + "”";
+    $("edit-name").value = k.name;
+    $("edit-description").value = k.description || "";
+    var boxes = $("edit-scopes");
+    boxes.textContent = "";
+    // Only the key's own scopes are offered: a key's scopes can be narrowed, never widened.
+    k.scopes.forEach(function (s) {
+      var label = document.createElement("label");
+      label.className = "check";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = s;
+      box.checked = true;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + s));
+      boxes.appendChild(label);
+    });
+    var admin = Boolean(state.me && state.me.admin);
+    show($("edit-plan-field"), admin);
+    $("edit-plan").value = k.plan || "";
+    say($("edit-error"), "");
+    $("edit-dialog").showModal();
+    $("edit-name").focus();
+  }
+
+  $("edit-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    once($("edit-ok"), saveEdit);
+  });
+
+  function saveEdit() {
+    var k = state.editing;
+    if (!k) return Promise.resolve();
+    var body = {};
+    var name = $("edit-name").value;
+    if (name !== k.name) body.name = name;
+    var description = $("edit-description").value;
+    if (description !== (k.description || "")) body.description = description || null;
+    var scopes = Array.prototype.filter.call(
+      $("edit-scopes").querySelectorAll("input"), function (b) { return b.checked; }
+    ).map(function (b) { return b.value; });
+    if (scopes.length !== k.scopes.length) body.scopes = scopes;
+    var plan = $("edit-plan").value.trim();
+    if (state.me && state.me.admin && plan && plan !== k.plan) body.plan = plan;
+    say($("edit-error"), "");
+    if (Object.keys(body).length === 0) {
+      $("edit-dialog").close();
+      return Promise.resolve();
+    }
+    return api("PATCH", "/api/v1/auth/api-keys/" + encodeURIComponent(k.id), body)
+      .then(function (r) {
+        if (state.editing === k) {
+          state.editing = null;
+          $("edit-dialog").close();
+        }
+        upsertRow(r.body, false);
+      }, function (e) { say($("edit-error"), e.message); });
+  }
+  $("edit-dialog").addEventListener("close", function () { state.editing = null; });
 
   function confirm(title, text, okLabel, withGrace, action) {
     $("confirm-title").textContent = title;
