@@ -75,6 +75,16 @@ PY
 
 error_code() { json 'b["error"]["code"]'; }
 
+# expect STEP STATUS CODE: the last answer was STATUS with error code CODE.
+expect() {
+  local step="$1" want="$2" code="$3"
+  if [[ "$status" == "$want" && "$(error_code)" == "$code" ]]; then
+    pass "$step ($want $code)"
+  else
+    fail "$step" "answered $status $(error_code), not $want $code"
+  fi
+}
+
 # ---- the flows ----
 
 status="$(call GET /api/v1/auth/me "$ADMIN")"
@@ -148,11 +158,7 @@ done
 if $listed; then pass "the key is listed"; else fail "the key is listed" "not in the active list ($status)"; fi
 
 status="$(call GET /api/v1/podcasts/podkeys-smoke "pod_smokeUnknownKey000000000000000000000000000000000")"
-if [[ "$status" == 401 && "$(error_code)" == unauthorized ]]; then
-  pass "an unknown key gets 401 unauthorized"
-else
-  fail "an unknown key gets 401" "answered $status $(error_code)"
-fi
+expect "an unknown key is refused" 401 unauthorized
 
 status="$(call POST "/api/v1/auth/api-keys/$ID/rotate" "$ADMIN" '{"grace_period_seconds":0}')"
 NEW_KEY="$(json 'b["key"]')"
@@ -161,11 +167,7 @@ if [[ "$status" == 201 && -n "$NEW_KEY" && -n "$NEW_ID" ]]; then
   CREATED+=("$NEW_ID")
   pass "rotate it ($ID -> $NEW_ID, no grace)"
   status="$(call GET /api/v1/auth/me "$KEY")"
-  if [[ "$status" == 403 && "$(error_code)" == key_revoked ]]; then
-    pass "the rotated-out key is refused at once (403 key_revoked)"
-  else
-    fail "the rotated-out key is refused at once" "answered $status $(error_code)"
-  fi
+  expect "the rotated-out key is refused at once" 403 key_revoked
   status="$(call GET /api/v1/auth/me "$NEW_KEY")"
   if [[ "$status" == 200 ]]; then pass "the new key works"; else fail "the new key works" "answered $status $(error_code)"; fi
 else
@@ -178,11 +180,7 @@ if [[ -n "$NEW_KEY" ]]; then
   if [[ "$status" == 200 && "$(json 'b["status"]')" == revoked ]]; then
     pass "revoke it"
     status="$(call GET /api/v1/podcasts/podkeys-smoke "$NEW_KEY")"
-    if [[ "$status" == 403 && "$(error_code)" == key_revoked ]]; then
-      pass "the revoked key is refused on the very next request (403 key_revoked)"
-    else
-      fail "the revoked key is refused on the next request" "answered $status $(error_code)"
-    fi
+    expect "the revoked key is refused on the very next request" 403 key_revoked
   else
     fail "revoke it" "answered $status $(error_code)"
   fi

@@ -130,23 +130,30 @@ pub fn query_key(event: &AuthorizerEvent) -> Presented<'_> {
 mod tests {
     use super::*;
 
+    type Singles = Option<HashMap<String, Option<String>>>;
+    type Multis = Option<HashMap<String, Option<Vec<Option<String>>>>>;
+
+    /// The single- and multi-value maps API Gateway sends (for headers or the query string).
+    fn maps(single: &[(&str, &str)], multi: &[(&str, &[&str])]) -> (Singles, Multis) {
+        let singles = single
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+            .collect();
+        let multis = multi
+            .iter()
+            .map(|(k, vs)| {
+                let vs = vs.iter().map(|v| Some((*v).to_owned())).collect();
+                ((*k).to_owned(), Some(vs))
+            })
+            .collect();
+        (Some(singles), Some(multis))
+    }
+
     fn event(headers: &[(&str, &str)], multi: &[(&str, &[&str])]) -> AuthorizerEvent {
+        let (headers, multi_value_headers) = maps(headers, multi);
         AuthorizerEvent {
-            headers: Some(
-                headers
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
-                    .collect(),
-            ),
-            multi_value_headers: Some(
-                multi
-                    .iter()
-                    .map(|(k, vs)| {
-                        let vs = vs.iter().map(|v| Some((*v).to_owned())).collect();
-                        ((*k).to_owned(), Some(vs))
-                    })
-                    .collect(),
-            ),
+            headers,
+            multi_value_headers,
             ..AuthorizerEvent::default()
         }
     }
@@ -213,22 +220,10 @@ mod tests {
     }
 
     fn with_query(single: &[(&str, &str)], multi: &[(&str, &[&str])]) -> AuthorizerEvent {
+        let (query_string_parameters, multi_value_query_string_parameters) = maps(single, multi);
         AuthorizerEvent {
-            query_string_parameters: Some(
-                single
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
-                    .collect(),
-            ),
-            multi_value_query_string_parameters: Some(
-                multi
-                    .iter()
-                    .map(|(k, vs)| {
-                        let vs = vs.iter().map(|v| Some((*v).to_owned())).collect();
-                        ((*k).to_owned(), Some(vs))
-                    })
-                    .collect(),
-            ),
+            query_string_parameters,
+            multi_value_query_string_parameters,
             ..AuthorizerEvent::default()
         }
     }

@@ -245,18 +245,22 @@
     b.addEventListener("click", function () { b.closest("dialog").close(); });
   });
 
-  SCOPES.forEach(function (s) {
-    var id = "scope-" + s.replace(/[^a-z]/g, "_");
+  // A labelled scope checkbox, appended to `parent`.
+  function scopeBox(parent, scope, checked, id) {
     var label = document.createElement("label");
     label.className = "check";
     var box = document.createElement("input");
     box.type = "checkbox";
-    box.value = s;
-    box.id = id;
-    box.checked = s === "*";
+    box.value = scope;
+    if (id) box.id = id;
+    box.checked = checked;
     label.appendChild(box);
-    label.appendChild(document.createTextNode(" " + s));
-    $("create-scopes").appendChild(label);
+    label.appendChild(document.createTextNode(" " + scope));
+    parent.appendChild(label);
+  }
+
+  SCOPES.forEach(function (s) {
+    scopeBox($("create-scopes"), s, s === "*", "scope-" + s.replace(/[^a-z]/g, "_"));
   });
 
   // "Create key" and "Create feed key" open the one dialog; a feed key's scopes are fixed.
@@ -359,17 +363,7 @@
     var boxes = $("edit-scopes");
     boxes.textContent = "";
     // Only the key's own scopes are offered: a key's scopes can be narrowed, never widened.
-    k.scopes.forEach(function (s) {
-      var label = document.createElement("label");
-      label.className = "check";
-      var box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = s;
-      box.checked = true;
-      label.appendChild(box);
-      label.appendChild(document.createTextNode(" " + s));
-      boxes.appendChild(label);
-    });
+    k.scopes.forEach(function (s) { scopeBox(boxes, s, true); });
     var admin = Boolean(state.me && state.me.admin);
     show($("edit-plan-field"), admin);
     $("edit-plan").value = k.plan || "";
