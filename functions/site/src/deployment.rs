@@ -45,6 +45,9 @@ pub(crate) fn feed_example() -> &'static str {
 }
 
 pub(crate) fn example_of(feed_paths: Option<&str>) -> String {
+    if feed_paths.is_some_and(|list| list.trim().is_empty()) {
+        return String::new(); // feed URLs are off: the console shows none
+    }
     feed_paths
         .and_then(|list| apikey::FeedPaths::parse(list).ok())
         .unwrap_or_default()
@@ -66,6 +69,7 @@ mod tests {
         assert_eq!(example_of(None), "/api/v1/feeds/{feed}");
         assert_eq!(example_of(Some("/rss/*.xml")), "/rss/{feed}.xml");
         assert_eq!(example_of(Some("not a path")), "/api/v1/feeds/{feed}");
+        assert_eq!(example_of(Some("")), "");
     }
 
     #[test]

@@ -102,6 +102,8 @@ impl Config {
         )?;
         let feed_paths = match get("FEED_PATHS") {
             None => FeedPaths::default(),
+            // Set but empty: no feed paths, so no key is ever taken from a URL.
+            Some(list) if list.trim().is_empty() => FeedPaths::none(),
             Some(list) => FeedPaths::parse(&list)?,
         };
         let signing_table_name = get("SIGNING_TABLE_NAME")
@@ -221,6 +223,16 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    #[test]
+    fn an_empty_feed_paths_turns_feed_urls_off() {
+        let off =
+            Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("FEED_PATHS", "")])).expect("valid");
+        assert_eq!(off.feed_paths, FeedPaths::none());
+        assert!(!off.feed_paths.matches("/api/v1/feeds/1"));
+        let on = Config::from_lookup(lookup(&[("TABLE_NAME", "t")])).expect("valid");
+        assert!(on.feed_paths.matches("/api/v1/feeds/1"));
     }
 
     #[test]
