@@ -17,4 +17,5 @@ pub use cursor::Listing;
 pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
-pub use store::{Access, KeyChanges, KeyStore, MAX_PAGE, Page, Rotation};
+pub use store::CounterCells;
+pub use store::{Access, KeyChanges, KeyStore, MAX_PAGE, Page, Rotation, Tally, counter_pk};

@@ -16,11 +16,13 @@ use crate::schema::{PK, attr};
 #[cfg(feature = "test-util")]
 mod bench;
 mod list;
+mod rate;
 mod revoke;
 mod rotate;
 mod update;
 
 pub use list::{MAX_PAGE, Page};
+pub use rate::{CounterCells, Tally, counter_pk};
 pub use update::KeyChanges;
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.

@@ -1,0 +1,245 @@
+//! Rate-limit counters (SPEC §10): one counter item per key, `rate#<key hash>`, beside the
+//! key item in the same table.
+//!
+//! The item holds the day's count `d<epoch day>` and one cell per UTC minute
+//! `m<epoch minute>`. A request is counted by one conditional `UpdateItem` that adds 1 to the
+//! day and the current cell only while both are under their limits, so concurrent requests
+//! can never push a count past its bound (no read-then-write), and a refused request is not
+//! counted. Its answer (`ALL_NEW`) carries the three counts the sliding estimate needs; the
+//! write removes the cells and days that can no longer matter (the two minutes before the
+//! previous one, yesterday, and any older name the caller saw in an earlier answer), so the
+//! item stays a few attributes long. `purge_at` (the table's TTL) deletes the item of a key
+//! left idle for a day.
+//!
+//! The condition can only bound the current cell by what is known of the previous one (the
+//! caller's hint, ≤ the true count). When the counts returned show the estimate over the
+//! limit after all, the request is taken back out with a second write (`uncount`) and refused:
+//! in that short interval a concurrent request may be refused that would have fitted, never
+//! the other way round.
+
+use apikey::{Counts, KeyHash, PlanLimits, Verdict, Window, judge};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::KeyStore;
+use crate::error::{StoreError, classify};
+use crate::record::{Item, s};
+use crate::schema::{PK, PURGE_AT};
+
+/// The counter item's partition key (a key item's is the bare hex hash).
+pub fn counter_pk(hash: &KeyHash) -> String {
+    format!("rate#{}", hash.to_hex())
+}
+
+/// Minute cells older than the previous one that every write removes blind.
+const STALE_CELLS: i64 = 2;
+/// At most this many names the caller saw are removed per write.
+const MAX_SEEN_REMOVALS: usize = 16;
+
+/// The counter item as an answer last showed it: attribute name → count. The caller keeps it
+/// between requests (≤ 60 s): its previous cell is a lower bound for the write's condition,
+/// and its stale names are removed by the next write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterCells(Vec<(String, u32)>);
+
+impl CounterCells {
+    fn from_item(item: &Item) -> Self {
+        let mut cells: Vec<(String, u32)> = item
+            .keys()
+            .filter(|k| k.starts_with('m') || k.starts_with('d'))
+            .map(|k| (k.clone(), count_of(item, k)))
+            .collect();
+        cells.sort();
+        Self(cells)
+    }
+
+    fn get(&self, name: &str) -> u32 {
+        self.0
+            .iter()
+            .find_map(|(k, v)| (k == name).then_some(*v))
+            .unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A counted (or refused) request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub verdict: Verdict,
+    /// The counts the verdict was made on (this request included).
+    pub counts: Counts,
+    /// Whether the request stayed counted (false when refused).
+    pub counted: bool,
+    /// The counter item as this write's answer showed it.
+    pub cells: CounterCells,
+}
+
+fn day_attr(day: i64) -> String {
+    format!("d{day}")
+}
+
+fn minute_attr(minute: i64) -> String {
+    format!("m{minute}")
+}
+
+fn count_of(item: &Item, name: &str) -> u32 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+}
+
+fn num(n: i64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+impl KeyStore {
+    /// Counts one request of the key `hash` against `limits` (not unlimited) in `window`.
+    /// `seen` is the item as an earlier answer showed it (empty when none): its previous
+    /// cell is a lower bound that only saves a take-back, its stale names are removed.
+    pub async fn count(
+        &self,
+        hash: &KeyHash,
+        limits: PlanLimits,
+        window: Window,
+        seen: &CounterCells,
+    ) -> Result<Tally, StoreError> {
+        let (minute, day) = (window.minute(), window.day());
+        let live = [day_attr(day), minute_attr(minute), minute_attr(minute - 1)];
+        let previous_hint = seen.get(&live[2]);
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(counter_pk(hash)))
+            .expression_attribute_names("#d", day_attr(day))
+            .expression_attribute_names("#m", minute_attr(minute))
+            .expression_attribute_names("#purge", PURGE_AT)
+            .expression_attribute_names("#yd", day_attr(day - 1))
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":purge", num((day + 2) * 86_400))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut remove = vec!["#yd".to_owned()];
+        let blind = (2..2 + STALE_CELLS).map(|age| minute_attr(minute - age));
+        let stale = seen
+            .0
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| !live.contains(k) && *k != day_attr(day - 1))
+            .take(MAX_SEEN_REMOVALS);
+        let mut names: Vec<String> = blind.chain(stale).collect();
+        names.sort();
+        names.dedup();
+        for (i, attr) in names.into_iter().enumerate() {
+            let name = format!("#o{i}");
+            req = req.expression_attribute_names(&name, attr);
+            remove.push(name);
+        }
+        let mut conditions = Vec::new();
+        if let Some(per_day) = limits.requests_per_day {
+            conditions.push("(attribute_not_exists(#d) OR #d < :dlim)");
+            req = req.expression_attribute_values(":dlim", num(i64::from(per_day)));
+        }
+        if let Some(per_minute) = limits.requests_per_minute {
+            conditions.push("(attribute_not_exists(#m) OR #m < :mcap)");
+            let cap = window.minute_cap(per_minute, previous_hint);
+            req = req.expression_attribute_values(":mcap", num(i64::from(cap)));
+        }
+        if !conditions.is_empty() {
+            req = req.condition_expression(conditions.join(" AND "));
+        }
+        let update = format!(
+            "ADD #d :one, #m :one SET #purge = :purge REMOVE {}",
+            remove.join(", ")
+        );
+        let counts_in = |item: &Item, extra: u32| Counts {
+            minute: count_of(item, &minute_attr(minute)).saturating_add(extra),
+            previous_minute: count_of(item, &minute_attr(minute - 1)),
+            day: count_of(item, &day_attr(day)).saturating_add(extra),
+        };
+        match req.update_expression(update).send().await {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let counts = counts_in(&item, 0);
+                let cells = CounterCells::from_item(&item);
+                let verdict = judge(limits, window, counts);
+                if let Verdict::Limited { .. } = verdict {
+                    self.uncount(hash, window).await?;
+                    return Ok(Tally {
+                        verdict,
+                        counts,
+                        counted: false,
+                        cells,
+                    });
+                }
+                Ok(Tally {
+                    verdict,
+                    counts,
+                    counted: true,
+                    cells,
+                })
+            }
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                let old = match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(f)) => {
+                        f.item().cloned().unwrap_or_default()
+                    }
+                    _ => Item::default(),
+                };
+                // Over a limit: the counts as they would have been with this request.
+                let counts = counts_in(&old, 1);
+                let verdict = match judge(limits, window, counts) {
+                    limited @ Verdict::Limited { .. } => limited,
+                    // The hint's bound is never below the true one, so this is not expected;
+                    // refuse with the minute's figures rather than allow past a failed bound.
+                    Verdict::Allowed(figures) => Verdict::Limited {
+                        figures: apikey::RateFigures {
+                            remaining: 0,
+                            ..figures
+                        },
+                        retry_after: 1,
+                    },
+                };
+                Ok(Tally {
+                    verdict,
+                    counts,
+                    counted: false,
+                    cells: CounterCells::from_item(&old),
+                })
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Takes one counted request back out of `window`'s cells (a request counted but then
+    /// refused, by the estimate or by the key's own check). Never creates the item.
+    pub async fn uncount(&self, hash: &KeyHash, window: Window) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(counter_pk(hash)))
+            .update_expression("ADD #d :minus, #m :minus")
+            .condition_expression("attribute_exists(#m)")
+            .expression_attribute_names("#d", day_attr(window.day()))
+            .expression_attribute_names("#m", minute_attr(window.minute()))
+            .expression_attribute_values(":minus", num(-1))
+            .return_values(ReturnValue::None)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
