@@ -84,7 +84,7 @@ async fn concurrent_requests_never_pass_the_bound() {
     let h = hash();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (store, h) = (Arc::clone(&store), h.clone());
+            let (store, h) = (Arc::clone(&store), h);
             tokio::spawn(async move {
                 store
                     .count(&h, per_minute(20), at(T + 5), &CounterCells::default())
