@@ -53,22 +53,34 @@ fn assert_unauthorized(result: &Result<Response, AuthError>) {
 async fn each_of_the_three_headers_is_allowed_with_the_callers_context() {
     let app = App::new("authheaders").await;
     let (key, record) = app.seed_key("alice", &["*"]).await;
-    for fixture in [
+    for (i, fixture) in [
         "authorizer-x-api-key.json",
         "authorizer-api-key.json",
         "authorizer-bearer.json",
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let event = Event::fixture(fixture).with_key(&key);
         let r = app.authorize(&event).await.expect("a policy");
         assert!(allows(&r, &event), "{fixture}");
         assert_eq!(r.principal_id.as_deref(), Some("alice"));
+        // The default plan (free, 100 a minute): the unlimited usage plan's key, the figures.
+        assert_eq!(
+            r.usage_identifier_key.as_deref(),
+            Some(gateway::DEFAULT_USAGE_KEY_UNLIMITED)
+        );
         let mut context = r.context.clone();
         let assertion = context["assertion"].take();
+        let reset = context["rate_limit_reset"].take().as_i64().expect("reset");
+        let now = app.state.clock.now().epoch_secs();
+        assert!(reset > now && reset <= now + 60, "{reset} vs {now}");
         assert_eq!(
             context,
             json!({
                 "owner_id": "alice", "key_id": record.id.as_str(), "scopes": "*", "admin": false,
-                "expires_at": "", "assertion": null,
+                "expires_at": "", "assertion": null, "plan": "free",
+                "rate_limit_limit": 100, "rate_limit_remaining": 99 - i, "rate_limit_reset": null,
             })
         );
         let claims = app

@@ -5,29 +5,36 @@
 //! 2. One strongly consistent `GetItem` by SHA-256: unknown → `Unauthorized`.
 //! 3. Revoked, expired, or a route needing a scope the key lacks → Deny (403) with
 //!    `error_code` in the context for the gateway response.
-//! 4. Allow with `owner_id`, `key_id`, `scopes`, `admin`, `expires_at` and the signed
-//!    `assertion` (SPEC §15) in the context. `last_used_at` is refreshed at most once per
-//!    interval.
-//! 5. Any store failure or timeout → an error (500): never Allow, never a guess.
+//! 4. A key whose plan has a limit is counted (SPEC §10, `meter`): over it → an Allow naming
+//!    the blocked usage plan's key, which API Gateway answers with 429 and the figures from
+//!    the context. Refused and denied requests are not counted.
+//! 5. Allow with `owner_id`, `key_id`, `scopes`, `admin`, `expires_at`, `plan`, the rate-limit
+//!    figures and the signed `assertion` (SPEC §15) in the context, and the unlimited usage
+//!    plan's key. `last_used_at` is refreshed at most once per interval.
+//! 6. Any store failure or timeout → an error (500): never Allow, never a guess.
 //!
 //! The policy is always one statement for exactly the requested method ARN, Allow or Deny:
 //! authorizer caching is not offered (SPEC §4), so no decision is ever reused for another
 //! route, verb or caller.
 
 mod extract;
+mod meter;
 pub mod policy;
 
 use std::time::{Duration, Instant};
 
-use apikey::{ApiKey, KeyStatus, Scope, Timestamp, is_read, requirement};
+use apikey::{
+    ApiKey, KeyStatus, PlanName, RateFigures, Scope, Timestamp, Verdict, Window, is_read,
+    requirement,
+};
 use assertion::SigningKey;
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use gateway::State;
 use gateway::metrics::{Line, Unit, dimension, metric};
 use gateway::signer::{self, Identity};
+use gateway::{State, UsageKeys};
 use keystore::KeyRecord;
 use lambda_runtime::Diagnostic;
 use outcome::{Code, message};
@@ -74,6 +81,8 @@ pub enum Outcome {
     /// No key, two keys, or a string that is not one of our keys: no lookup was made.
     Rejected(&'static str),
     UnknownKey,
+    /// Over the plan's limit: an Allow on the blocked usage plan (429).
+    RateLimited,
     Failed,
 }
 
@@ -103,6 +112,7 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
         Outcome::Deny(code) => ("deny", code.as_str()),
         Outcome::Rejected(why) => (Code::Unauthorized.as_str(), why),
         Outcome::UnknownKey => (Code::Unauthorized.as_str(), "unknown_key"),
+        Outcome::RateLimited => ("rate_limited", Code::RateLimitExceeded.as_str()),
         Outcome::Failed => ("error", "store_failure"),
     };
     // The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
@@ -175,18 +185,27 @@ async fn decide(
         return reject("malformed_key");
     };
 
-    // The signing key is read only when this container has none fresh; joined with the key
-    // lookup, so it never adds a round trip of its own.
+    // The signing key is read only when this container has none fresh, and a key whose plan
+    // this container knows to be limited is counted (`meter`): both joined with the key
+    // lookup, so neither adds a round trip of its own.
     let now = state.clock.now();
+    let window = Window::at(now);
     let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
     let hash = key.hash();
     let lookup = tokio::time::timeout(remaining, async {
-        tokio::join!(state.store.get_by_hash(&hash), state.signer.key(now))
+        tokio::join!(
+            state.store.get_by_hash(&hash),
+            state.signer.key(now),
+            meter::start(state, &hash, window)
+        )
     });
-    let (record, signing_key) = match lookup.await {
-        Ok((Ok(Some(record)), Ok(signing_key))) => (record, signing_key),
-        Ok((Ok(None), _)) => return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None),
-        Ok((Err(e), _) | (_, Err(e))) => {
+    let (record, signing_key, early) = match lookup.await {
+        Ok((Ok(Some(record)), Ok(signing_key), early)) => (record, signing_key, early),
+        Ok((Ok(None), _, early)) => {
+            meter::take_back(state, &hash, window, early).await;
+            return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None);
+        }
+        Ok((Err(e), _, _) | (_, Err(e), _)) => {
             return (Err(AuthError::Failed(e.into())), Outcome::Failed, None);
         }
         Err(_) => {
@@ -197,6 +216,7 @@ async fn decide(
     let key_id = Some(record.id.to_string());
     if in_query && !record.scopes.is_feed_only() {
         // A valid key, but not a feed key: refused as if unknown, and logged by id only.
+        meter::take_back(state, &hash, window, early).await;
         return (
             Err(AuthError::Unauthorized),
             Outcome::Rejected("query_key_not_feed_only"),
@@ -215,9 +235,43 @@ async fn decide(
         }
     };
     if let Some((code, message)) = refusal {
+        meter::take_back(state, &hash, window, early).await;
         let response = deny(&record, method_arn, code, &message);
         return (Ok(response), Outcome::Deny(code), key_id);
     }
+    let plan = record
+        .plan
+        .clone()
+        .unwrap_or_else(|| state.config.plans.default_plan().clone());
+    let limits = state.config.plans.limits(&plan);
+    let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
+    let settled = tokio::time::timeout(
+        remaining,
+        meter::settle(state, &hash, window, early, limits),
+    );
+    let tally = match settled.await {
+        Ok(Ok(tally)) => tally,
+        Ok(Err(e)) => return (Err(AuthError::Failed(e.into())), Outcome::Failed, key_id),
+        Err(_) => {
+            let e = AuthError::Failed("rate counting exceeded the decision budget".into());
+            return (Err(e), Outcome::Failed, key_id);
+        }
+    };
+    if let Some(Verdict::Limited {
+        figures,
+        retry_after,
+    }) = tally.as_ref().map(|t| t.verdict)
+    {
+        let response = rate_limited(
+            &record,
+            method_arn,
+            &state.config.usage_keys,
+            figures,
+            retry_after,
+        );
+        return (Ok(response), Outcome::RateLimited, key_id);
+    }
+    let figures = meter::figures(tally.as_ref());
     touch_if_stale(state, &record, now, started).await;
     let context = event.request_context.as_ref();
     let identity = Identity {
@@ -235,10 +289,15 @@ async fn decide(
             .map(|s| s.as_str().to_owned())
             .collect(),
         admin: record.scopes.is_admin(),
-        plan: None,
+        plan: Some(plan.as_str().to_owned()),
         request_id: context.and_then(|c| c.request_id.as_deref()),
     };
-    let response = allow(&record, method_arn, &signing_key, identity, now);
+    let granted = Granted {
+        plan: &plan,
+        figures,
+        usage_key: &state.config.usage_keys.unlimited,
+    };
+    let response = allow(&record, method_arn, &signing_key, identity, granted, now);
     (Ok(response), Outcome::Allow, key_id)
 }
 
@@ -277,6 +336,15 @@ fn policy(effect: Effect, method_arn: &str) -> ApiGatewayCustomAuthorizerPolicy 
     policy
 }
 
+/// What an Allow grants beyond the key: its plan, the figures of its limit (none on an
+/// unlimited plan), and the usage-plan key API Gateway meters it under.
+#[derive(Debug, Clone, Copy)]
+pub struct Granted<'a> {
+    pub plan: &'a PlanName,
+    pub figures: Option<RateFigures>,
+    pub usage_key: &'a str,
+}
+
 /// Allow for exactly `method_arn`, with the caller's identity for the functions and the signed
 /// assertion for the podcast backend.
 pub fn allow(
@@ -284,12 +352,16 @@ pub fn allow(
     method_arn: &str,
     signing_key: &SigningKey,
     identity: Identity<'_>,
+    granted: Granted<'_>,
     now: Timestamp,
 ) -> Response {
     let mut response = Response::default();
     response.principal_id = Some(record.owner_id.to_string());
     response.policy_document = policy(Effect::Allow, method_arn);
-    response.context = json!({
+    // API key source AUTHORIZER: every Allow names a usage plan's key, or API Gateway answers
+    // 403 Forbidden (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html).
+    response.usage_identifier_key = Some(granted.usage_key.to_owned());
+    let mut context = json!({
         "owner_id": record.owner_id.as_str(),
         "key_id": record.id.as_str(),
         "scopes": record.scopes.to_spaced(),
@@ -298,6 +370,45 @@ pub fn allow(
         // key minting a key that outlives it (SPEC §2).
         "expires_at": record.expires_at.map(|t| t.epoch_secs().to_string()).unwrap_or_default(),
         "assertion": signer::assert(signing_key, identity, now),
+        "plan": granted.plan.as_str(),
+    });
+    if let (Some(f), Some(fields)) = (granted.figures, context.as_object_mut()) {
+        fields.insert("rate_limit_limit".into(), f.limit.into());
+        fields.insert("rate_limit_remaining".into(), f.remaining.into());
+        fields.insert("rate_limit_reset".into(), f.reset.into());
+    }
+    response.context = context;
+    response
+}
+
+/// Over a limit: an Allow that names the blocked usage plan's key, which API Gateway answers
+/// with its `THROTTLED` response (429) before any integration runs. `rate_limit_fields` is
+/// a fragment of JSON the gateway response's template inserts after `request_id`
+/// (SPEC §10's body); the figures are whole numbers, so nothing in it needs escaping.
+pub fn rate_limited(
+    record: &KeyRecord,
+    method_arn: &str,
+    usage_keys: &UsageKeys,
+    figures: RateFigures,
+    retry_after: u32,
+) -> Response {
+    let mut response = Response::default();
+    response.principal_id = Some(record.owner_id.to_string());
+    response.policy_document = policy(Effect::Allow, method_arn);
+    response.usage_identifier_key = Some(usage_keys.blocked.clone());
+    response.context = json!({
+        "key_id": record.id.as_str(),
+        "rate_limit_fields": format!(
+            r#","limit":{},"remaining":{},"reset":{},"retry_after":{}"#,
+            figures.limit,
+            figures.remaining,
+            figures.reset,
+            retry_after
+        ),
+        "rate_limit_limit": figures.limit,
+        "rate_limit_remaining": figures.remaining,
+        "rate_limit_reset": figures.reset,
+        "retry_after": retry_after,
     });
     response
 }

@@ -26,6 +26,66 @@ pub struct Config {
     pub feed_paths: FeedPaths,
     /// The plans and the default one (`PLANS`, `DEFAULT_PLAN`, SPEC §10).
     pub plans: Plans,
+    /// The usage plans' API key values the authorizer names in `usageIdentifierKey`
+    /// (`USAGE_KEY_UNLIMITED`, `USAGE_KEY_BLOCKED`; SPEC §10). Not secrets: with the API key
+    /// source `AUTHORIZER` a client never presents them.
+    pub usage_keys: UsageKeys,
+}
+
+/// The two usage-plan keys: every Allow names one, and API Gateway answers 429 for the
+/// blocked one (its usage plan throttles at 0 requests per second, quota 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageKeys {
+    pub unlimited: String,
+    pub blocked: String,
+}
+
+/// `make dev`'s values (the local gateway reads the same variables).
+pub const DEFAULT_USAGE_KEY_UNLIMITED: &str = "podkeys-local-usage-unlimited";
+pub const DEFAULT_USAGE_KEY_BLOCKED: &str = "podkeys-local-usage-blocked";
+
+impl UsageKeys {
+    /// From the two variables (unset: `make dev`'s values). API Gateway takes a key value of
+    /// 20 to 128 characters (the `CreateApiKey` `value` limits); the two must differ.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let one = |name: &'static str, default: &str| {
+            let value = get(name).unwrap_or_else(|| default.to_owned());
+            let valid = (20..=128).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if valid {
+                Ok(value)
+            } else {
+                Err(ConfigError::Invalid(
+                    name,
+                    value.chars().take(140).collect(),
+                    "20-128 of A-Z a-z 0-9 - _",
+                ))
+            }
+        };
+        let keys = Self {
+            unlimited: one("USAGE_KEY_UNLIMITED", DEFAULT_USAGE_KEY_UNLIMITED)?,
+            blocked: one("USAGE_KEY_BLOCKED", DEFAULT_USAGE_KEY_BLOCKED)?,
+        };
+        if keys.unlimited == keys.blocked {
+            return Err(ConfigError::Invalid(
+                "USAGE_KEY_BLOCKED",
+                keys.blocked,
+                "must differ from USAGE_KEY_UNLIMITED",
+            ));
+        }
+        Ok(keys)
+    }
+}
+
+impl Default for UsageKeys {
+    fn default() -> Self {
+        Self {
+            unlimited: DEFAULT_USAGE_KEY_UNLIMITED.into(),
+            blocked: DEFAULT_USAGE_KEY_BLOCKED.into(),
+        }
+    }
 }
 
 pub const DEFAULT_AUDIENCE: &str = "podcast-backend";
@@ -109,7 +169,9 @@ impl Config {
         let signing_table_name = get("SIGNING_TABLE_NAME")
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| keystore::signing::default_signing_table(&table_name));
+        let usage_keys = UsageKeys::from_lookup(&get)?;
         Ok(Self {
+            usage_keys,
             retention: Duration::from_secs(number("RETENTION_DAYS", 30)?.saturating_mul(86_400)),
             last_used_interval: Duration::from_secs(number("LAST_USED_INTERVAL_SECS", 60)?),
             signing_table_name,
@@ -137,6 +199,7 @@ impl Config {
             max_active_keys_per_owner: DEFAULT_MAX_ACTIVE_KEYS,
             feed_paths: FeedPaths::default(),
             plans: default_plans(),
+            usage_keys: UsageKeys::default(),
         }
     }
 }
@@ -222,6 +285,28 @@ mod tests {
                 .iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn usage_keys_default_to_make_devs_and_bad_ones_stop_init() {
+        let config = Config::from_lookup(lookup(&[("TABLE_NAME", "t")])).expect("valid");
+        assert_eq!(config.usage_keys, UsageKeys::default());
+        let set = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("USAGE_KEY_UNLIMITED", "stack-123456789012-usage-unlimited"),
+            ("USAGE_KEY_BLOCKED", "stack-123456789012-usage-blocked"),
+        ]))
+        .expect("valid");
+        assert_eq!(set.usage_keys.blocked, "stack-123456789012-usage-blocked");
+        for (name, value) in [
+            ("USAGE_KEY_UNLIMITED", "short"),
+            ("USAGE_KEY_BLOCKED", "has a space in it somewhere"),
+            ("USAGE_KEY_BLOCKED", DEFAULT_USAGE_KEY_UNLIMITED),
+        ] {
+            let err = Config::from_lookup(lookup(&[("TABLE_NAME", "t"), (name, value)]))
+                .expect_err(value);
+            assert!(err.to_string().contains(name), "{err}");
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod clock;
 mod config;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod signer;
@@ -17,7 +18,8 @@ use keystore::signing::SigningStore;
 
 pub use clock::Clock;
 pub use config::{
-    Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, default_plans, is_loopback_url, parse_plans,
+    Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, DEFAULT_USAGE_KEY_BLOCKED,
+    DEFAULT_USAGE_KEY_UNLIMITED, UsageKeys, default_plans, is_loopback_url, parse_plans,
 };
 
 /// What a function keeps between invocations: its configuration, one store (one client, one
@@ -28,6 +30,8 @@ pub struct State {
     pub store: KeyStore,
     pub config: Config,
     pub signer: Arc<signer::Signer>,
+    /// Keys' plans as last read, so the authorizer can count beside the key read.
+    pub limits: Arc<limits::LimitCache>,
     /// "Now" for every handler (the system clock; tests move an adjustable one).
     pub clock: Clock,
 }
@@ -42,6 +46,7 @@ impl State {
             store,
             config,
             signer: Arc::new(signer::Signer::new(signing)),
+            limits: Arc::default(),
             clock: Clock::system(),
         }
     }
