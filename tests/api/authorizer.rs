@@ -72,7 +72,11 @@ async fn each_of_the_three_headers_is_allowed_with_the_callers_context() {
         );
         let mut context = r.context.clone();
         let assertion = context["assertion"].take();
-        let reset = context["rate_limit_reset"].take().as_i64().expect("reset");
+        let reset: i64 = context["rate_limit_reset"]
+            .take()
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .expect("reset");
         let now = app.state.clock.now().epoch_secs();
         assert!(reset > now && reset <= now + 60, "{reset} vs {now}");
         assert_eq!(
@@ -80,7 +84,8 @@ async fn each_of_the_three_headers_is_allowed_with_the_callers_context() {
             json!({
                 "owner_id": "alice", "key_id": record.id.as_str(), "scopes": "*", "admin": false,
                 "expires_at": "", "assertion": null, "plan": "free",
-                "rate_limit_limit": 100, "rate_limit_remaining": 99 - i, "rate_limit_reset": null,
+                "rate_limit_limit": "100", "rate_limit_remaining": (99 - i).to_string(),
+                "rate_limit_reset": null,
             })
         );
         let claims = app

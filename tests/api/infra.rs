@@ -200,6 +200,15 @@ fn each_gateway_response_body_matches_the_shared_source() {
             "{}",
             r.kind
         );
+        for (name, value) in r.headers {
+            assert_eq!(
+                in_template["responseParameters"]
+                    [format!("gatewayresponse.header.{name}").as_str()],
+                format!("'{value}'").as_str(),
+                "{} {name}",
+                r.kind
+            );
+        }
     }
 }
 
@@ -220,6 +229,19 @@ fn the_podcast_backend_gets_identity_headers_and_never_the_callers_key() {
         ("X-Podkeys-Key-Id", "context.authorizer.key_id"),
         ("X-Podkeys-Scopes", "context.authorizer.scopes"),
         ("X-Podkeys-Assertion", "context.authorizer.assertion"),
+        ("X-Podkeys-Plan", "context.authorizer.plan"),
+        (
+            "X-Podkeys-RateLimit-Limit",
+            "context.authorizer.rate_limit_limit",
+        ),
+        (
+            "X-Podkeys-RateLimit-Remaining",
+            "context.authorizer.rate_limit_remaining",
+        ),
+        (
+            "X-Podkeys-RateLimit-Reset",
+            "context.authorizer.rate_limit_reset",
+        ),
         // A static value AWS documents (in single quotes), never the caller's key.
         ("X-API-Key", "'redacted'"),
         ("Api-Key", "'redacted'"),
@@ -365,4 +387,47 @@ fn the_public_pages_skip_the_authorizer_and_only_they_do() {
     // The site function has no business with the table.
     let site = &template()["Resources"][Function::Site.logical_id()]["Properties"];
     assert!(site["Policies"].is_null(), "no table permissions");
+}
+
+#[test]
+fn the_usage_plans_give_429s_for_the_keys_the_authorizer_names() {
+    let t = template();
+    let api = api(&t);
+    assert_eq!(api["x-amazon-apigateway-api-key-source"], "AUTHORIZER");
+    let r = &t["Resources"];
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for (plan, key, attachment, variable) in [
+        (
+            "UsagePlanUnlimited",
+            "UsageKeyUnlimited",
+            "UsagePlanUnlimitedKey",
+            "USAGE_KEY_UNLIMITED",
+        ),
+        (
+            "UsagePlanBlocked",
+            "UsageKeyBlocked",
+            "UsagePlanBlockedKey",
+            "USAGE_KEY_BLOCKED",
+        ),
+    ] {
+        assert_eq!(r[plan]["Type"], "AWS::ApiGateway::UsagePlan");
+        let stage = &r[plan]["Properties"]["ApiStages"][0];
+        assert_eq!(stage["ApiId"]["Ref"], "PodkeysApi", "{plan}");
+        assert_eq!(stage["Stage"]["Ref"], "PodkeysApi.Stage", "{plan}");
+        assert_eq!(r[key]["Type"], "AWS::ApiGateway::ApiKey");
+        assert_eq!(r[key]["Properties"]["Enabled"], true);
+        // The authorizer names exactly the value the key was created with.
+        assert_eq!(r[key]["Properties"]["Value"], env[variable], "{variable}");
+        let link = &r[attachment]["Properties"];
+        assert_eq!(
+            (&link["KeyId"]["Ref"], &link["UsagePlanId"]["Ref"]),
+            (&Value::from(key), &Value::from(plan))
+        );
+    }
+    assert!(r["UsagePlanUnlimited"]["Properties"]["Throttle"].is_null());
+    assert!(r["UsagePlanUnlimited"]["Properties"]["Quota"].is_null());
+    let blocked = &r["UsagePlanBlocked"]["Properties"];
+    assert_eq!(blocked["Throttle"]["BurstLimit"], 0);
+    assert_eq!(blocked["Throttle"]["RateLimit"], 0);
+    assert_eq!(blocked["Quota"]["Limit"], 0);
 }

@@ -372,10 +372,15 @@ pub fn allow(
         "assertion": signer::assert(signing_key, identity, now),
         "plan": granted.plan.as_str(),
     });
-    if let (Some(f), Some(fields)) = (granted.figures, context.as_object_mut()) {
-        fields.insert("rate_limit_limit".into(), f.limit.into());
-        fields.insert("rate_limit_remaining".into(), f.remaining.into());
-        fields.insert("rate_limit_reset".into(), f.reset.into());
+    // Always present, empty on an unlimited plan: the backend's header mappings read them.
+    let figure = |n: Option<i64>| n.map_or_else(String::new, |n| n.to_string());
+    let f = granted.figures;
+    if let Some(fields) = context.as_object_mut() {
+        let limit = figure(f.map(|f| i64::from(f.limit)));
+        let remaining = figure(f.map(|f| i64::from(f.remaining)));
+        fields.insert("rate_limit_limit".into(), limit.into());
+        fields.insert("rate_limit_remaining".into(), remaining.into());
+        fields.insert("rate_limit_reset".into(), figure(f.map(|f| f.reset)).into());
     }
     response.context = context;
     response

@@ -5,7 +5,7 @@
 use apikey::{Scope, Timestamp};
 use gateway::State;
 use gateway::routes::{self, Function};
-use handler::{ApiError, Caller, KeyObject, ListParams};
+use handler::{ApiError, Caller, KeyObject, ListParams, RateLimit};
 use keystore::{KeyRecord, Listing};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -24,7 +24,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let caller = Caller::from_request(&req)?;
     let now = state.clock.now();
     match route.resource {
-        routes::ME => me(state, &caller, now).await,
+        routes::ME => me(state, &caller, RateLimit::from_request(&req), now).await,
         routes::KEY => {
             caller.require(Scope::KeysRead)?;
             get(state, &req, &caller, now).await
@@ -129,11 +129,18 @@ struct Me<'a> {
     scopes: Vec<&'static str>,
     /// The key's plan (SPEC §10).
     plan: Option<&'a str>,
+    /// This request's figures; `null` on an unlimited plan.
+    rate_limit: Option<RateLimit>,
     key: KeyObject<'a>,
 }
 
 /// Who am I: any active key may ask, whatever its scopes.
-async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<Body>, ApiError> {
+async fn me(
+    state: &State,
+    caller: &Caller,
+    rate_limit: Option<RateLimit>,
+    now: Timestamp,
+) -> Result<Response<Body>, ApiError> {
     let record = state
         .store
         .get_by_id(&caller.key_id)
@@ -146,6 +153,7 @@ async fn me(state: &State, caller: &Caller, now: Timestamp) -> Result<Response<B
         admin: record.scopes.is_admin(),
         scopes: record.scopes.iter().map(Scope::as_str).collect(),
         plan: record.plan.as_ref().map(|p| p.as_str()),
+        rate_limit,
         key: KeyObject::new(&record, now),
     };
     Ok(handler::json(StatusCode::OK, &body))

@@ -22,6 +22,45 @@ pub struct Caller {
 
 const UNWIRED: &str = "request was not authorized";
 
+/// The calling key's rate-limit figures for this request (SPEC §10), from the authorizer's
+/// `rate_limit_limit`, `rate_limit_remaining`, `rate_limit_reset`; none on an unlimited plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Epoch seconds.
+    pub reset: i64,
+}
+
+impl RateLimit {
+    /// `None` when the context has no complete set of figures (an unlimited plan).
+    pub fn from_request(req: &Request) -> Option<Self> {
+        let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() else {
+            return None;
+        };
+        let fields = &ctx.authorizer.fields;
+        let text = |name: &str| match fields.get(name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        Some(Self {
+            limit: text("rate_limit_limit")?.parse().ok()?,
+            remaining: text("rate_limit_remaining")?.parse().ok()?,
+            reset: text("rate_limit_reset")?.parse().ok()?,
+        })
+    }
+
+    /// GitHub's names, as AudioPod documents them.
+    pub fn headers(self) -> [(&'static str, String); 3] {
+        [
+            ("x-ratelimit-limit", self.limit.to_string()),
+            ("x-ratelimit-remaining", self.remaining.to_string()),
+            ("x-ratelimit-reset", self.reset.to_string()),
+        ]
+    }
+}
+
 impl Caller {
     /// Fails closed: a request without a complete, consistent authorizer context means the
     /// API was deployed without the authorizer in front of this route.

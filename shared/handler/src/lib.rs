@@ -13,13 +13,14 @@ use std::time::Instant;
 use gateway::metrics::{Line, Unit, dimension, metric, status_class};
 use lambda_http::{Body, Request, Response};
 
-pub use caller::Caller;
+pub use caller::{Caller, RateLimit};
 pub use error::ApiError;
 pub use request::{ListParams, MAX_BODY, json_body, path_id, request_id, resource, route};
 pub use response::{KeyObject, created_body, json};
 
-/// Runs `handle`, turns its error into the JSON error response, and writes the request's one
-/// log line: request id, method, route, status, calling key id, latency. Never a key.
+/// Runs `handle`, turns its error into the JSON error response, adds the calling key's
+/// `X-RateLimit-*` headers, and writes the request's one log line: request id, method, route,
+/// status, calling key id, latency. Never a key.
 pub async fn serve<F, Fut>(req: Request, handle: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -30,7 +31,8 @@ where
     let method = req.method().to_string();
     let route = resource(&req).unwrap_or("-").to_owned();
     let caller_key = Caller::key_id_for_log(&req);
-    let (response, error) = match handle(req).await {
+    let rate_limit = RateLimit::from_request(&req);
+    let (mut response, error) = match handle(req).await {
         Ok(response) => (response, None),
         Err(e) => {
             let code = e.code().as_str();
@@ -38,6 +40,12 @@ where
             (e.into_response(request_id.as_deref()), Some((code, cause)))
         }
     };
+    // On every answer to a key on a limited plan, as GitHub sends them (SPEC §10).
+    for (name, value) in rate_limit.iter().flat_map(|r| r.headers()) {
+        if let Ok(value) = lambda_http::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     let status = response.status().as_u16();
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let request_id = request_id.as_deref().unwrap_or("-");

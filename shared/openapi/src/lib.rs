@@ -7,7 +7,8 @@
 //! - resources with a greedy `{proxy+}` segment are dropped (an API Gateway notion OpenAPI
 //!   cannot express; the document's description explains the podcast catch-all);
 //! - the authorizer's security requirement becomes the three client schemes of
-//!   `x-podkeys-security-schemes` (any one of them), which become `securitySchemes`.
+//!   `x-podkeys-security-schemes` (any one of them), which become `securitySchemes`; the
+//!   usage-plan scheme the authorizer feeds (`api_key`) goes with it.
 //!
 //! `servers` is left to whoever serves the document: it is the URL it was fetched from.
 
@@ -15,6 +16,8 @@ use serde_json::{Map, Value};
 
 /// The security scheme API Gateway knows the authorizer by.
 pub const AUTHORIZER_SCHEME: &str = "PodkeysAuthorizer";
+/// API Gateway's usage-plan key, which the authorizer supplies (SPEC §10): not a client's.
+pub const USAGE_PLAN_SCHEME: &str = "api_key";
 /// Where the source document keeps the schemes clients use.
 pub const CLIENT_SCHEMES: &str = "x-podkeys-security-schemes";
 const AWS_EXTENSION: &str = "x-amazon-apigateway-";
@@ -65,6 +68,7 @@ pub fn public_document(source_yaml: &str) -> Result<Value, String> {
         .as_object_mut()
         .ok_or("securitySchemes is not a mapping")?;
     schemes.remove(AUTHORIZER_SCHEME);
+    schemes.remove(USAGE_PLAN_SCHEME);
     schemes.extend(client_schemes);
     strip_aws_extensions(&mut doc);
     Ok(doc)
@@ -130,6 +134,29 @@ mod tests {
         assert!(source["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"].is_object());
         assert!(source["x-amazon-apigateway-gateway-responses"]["UNAUTHORIZED"].is_object());
         assert!(source["components"]["securitySchemes"][AUTHORIZER_SCHEME].is_object());
+        assert_eq!(source["x-amazon-apigateway-api-key-source"], "AUTHORIZER");
+        let usage = &source["components"]["securitySchemes"][USAGE_PLAN_SCHEME];
+        assert_eq!(
+            (&usage["name"], &usage["in"]),
+            (&"x-api-key".into(), &"header".into())
+        );
+        // Every operation behind the authorizer also requires the usage-plan key, in the same
+        // requirement (both at once), so that API Gateway applies the usage plans to it.
+        let mut behind = 0;
+        for item in source["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("path item").values() {
+                for requirement in op["security"].as_array().into_iter().flatten() {
+                    if requirement.get(AUTHORIZER_SCHEME).is_some() {
+                        behind += 1;
+                        assert!(
+                            requirement.get(USAGE_PLAN_SCHEME).is_some(),
+                            "{requirement}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(behind >= 10, "{behind}");
     }
 
     #[test]
@@ -139,6 +166,11 @@ mod tests {
         assert_eq!(schemes["ApiKey"]["name"], "X-API-Key");
         assert_eq!(schemes["ApiKeyHeader"]["name"], "Api-Key");
         assert_eq!(schemes["Bearer"]["scheme"], "bearer");
+        assert!(
+            schemes.get(USAGE_PLAN_SCHEME).is_none(),
+            "clients never send it"
+        );
+        assert!(doc.get("x-amazon-apigateway-api-key-source").is_none());
         let key_op = &doc["paths"]["/api/v1/auth/api-keys"]["post"]["security"];
         assert_eq!(
             key_op,

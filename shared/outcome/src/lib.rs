@@ -111,8 +111,12 @@ pub mod message {
     pub const AUTHORIZER_FAILED: &str = "the request could not be authorized; retry shortly";
     pub const INTERNAL: &str = "internal error";
     pub const METHOD_NOT_ALLOWED: &str = "method not allowed on this resource";
-    pub const THROTTLED: &str = "too many requests; slow down and retry";
-    pub const QUOTA_EXCEEDED: &str = "request quota exceeded";
+    /// Over a plan's limit (SPEC §10); the body's `retry_after` says when to retry.
+    pub const THROTTLED: &str =
+        "rate limit exceeded for this key's plan; retry after retry_after seconds";
+    pub const QUOTA_EXCEEDED: &str = THROTTLED;
+    /// API Gateway's `INVALID_API_KEY`: an Allow named no key of the API's usage plans.
+    pub const FORBIDDEN: &str = "Forbidden";
     pub const NO_SUCH_KEY: &str = "no API key with this id";
 }
 

@@ -11,6 +11,29 @@ pub struct GatewayResponse {
     pub status: u16,
     pub code: Text,
     pub message: Text,
+    /// A `$context…` variable holding more members of `error` as a fragment of JSON
+    /// (`,"limit":5,…`), inserted as it is after `request_id`.
+    pub members: Option<&'static str>,
+    /// Static headers beyond `Content-Type` and `Cache-Control`. A gateway response's
+    /// headers take only request parameters or literal strings, never the authorizer's
+    /// context (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.responseParameters.html),
+    /// so a header cannot carry a per-request figure.
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+/// The rate-limit figures the authorizer puts in its context for the 429 body (SPEC §10).
+pub const RATE_LIMIT_MEMBERS: &str = "$context.authorizer.rate_limit_fields";
+/// `Retry-After` on a 429: static (see `GatewayResponse::headers`), the length of the
+/// minute window; the body's `retry_after` and `reset` are the exact figures.
+pub const RETRY_AFTER_SECS: &str = "60";
+
+/// A 429 over a plan's limit: the authorizer's figures in the body, `Retry-After`.
+const fn over_limit(kind: &'static str) -> GatewayResponse {
+    GatewayResponse {
+        members: Some(RATE_LIMIT_MEMBERS),
+        headers: &[("Retry-After", RETRY_AFTER_SECS)],
+        ..fixed(kind, Code::RateLimitExceeded, message::THROTTLED)
+    }
 }
 
 /// A body field: fixed text, or an API Gateway context variable.
@@ -30,6 +53,8 @@ const fn fixed(kind: &'static str, code: Code, message: &'static str) -> Gateway
         status: code.status(),
         code: Text::Fixed(code.as_str()),
         message: Text::Fixed(message),
+        members: None,
+        headers: &[],
     }
 }
 
@@ -41,6 +66,8 @@ pub const GATEWAY_RESPONSES: &[GatewayResponse] = &[
         // Set by the authorizer on every Deny, so that each refusal says why.
         code: Text::Variable("$context.authorizer.error_code"),
         message: Text::Variable("$context.authorizer.error_message"),
+        members: None,
+        headers: &[],
     },
     fixed(
         "AUTHORIZER_FAILURE",
@@ -63,12 +90,13 @@ pub const GATEWAY_RESPONSES: &[GatewayResponse] = &[
         Code::PayloadTooLarge,
         message::PAYLOAD_TOO_LARGE,
     ),
-    fixed("THROTTLED", Code::RateLimitExceeded, message::THROTTLED),
-    fixed(
-        "QUOTA_EXCEEDED",
-        Code::RateLimitExceeded,
-        message::QUOTA_EXCEEDED,
-    ),
+    // The authorizer's Allow named no key of the API's usage plans: a deployment fault, 403
+    // as API Gateway answers it
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+    fixed("INVALID_API_KEY", Code::Forbidden, message::FORBIDDEN),
+    // The blocked usage plan (throttle 0, quota 0) raises one or the other.
+    over_limit("THROTTLED"),
+    over_limit("QUOTA_EXCEEDED"),
     fixed(
         "INTEGRATION_FAILURE",
         Code::ServiceUnavailable,
@@ -84,6 +112,8 @@ pub const GATEWAY_RESPONSES: &[GatewayResponse] = &[
         status: 400,
         code: Text::Fixed(Code::InvalidRequest.as_str()),
         message: Text::JsonString("$context.error.messageString"),
+        members: None,
+        headers: &[],
     },
     fixed("DEFAULT_5XX", Code::InternalError, message::INTERNAL),
 ];
@@ -96,9 +126,10 @@ impl GatewayResponse {
     /// The mapping template, as it stands in the template's `responseTemplates`.
     pub fn template(&self) -> String {
         format!(
-            r#"{{"error":{{"code":{},"message":{},"request_id":"$context.requestId"}}}}"#,
+            r#"{{"error":{{"code":{},"message":{},"request_id":"$context.requestId"{}}}}}"#,
             self.code.template(),
-            self.message.template()
+            self.message.template(),
+            self.members.unwrap_or_default()
         )
     }
 
@@ -108,12 +139,20 @@ impl GatewayResponse {
             Text::Fixed(s) => s.to_owned(),
             Text::Variable(v) | Text::JsonString(v) => context(v).unwrap_or_default(),
         };
-        serde_json::json!({"error": {
+        let body = serde_json::json!({"error": {
             "code": field(self.code),
             "message": field(self.message),
             "request_id": context("$context.requestId").unwrap_or_default(),
         }})
-        .to_string()
+        .to_string();
+        // Inserted as text, as API Gateway substitutes it: before the two closing braces.
+        match self.members.and_then(&context) {
+            Some(members) if body.ends_with("}}") => {
+                let (head, tail) = body.split_at(body.len() - 2);
+                format!("{head}{members}{tail}")
+            }
+            _ => body,
+        }
     }
 }
 
@@ -138,11 +177,42 @@ mod tests {
             let filled = r
                 .template()
                 .replace("$context.error.messageString", "\"Missing\"")
+                .replace(RATE_LIMIT_MEMBERS, r#","limit":5"#)
                 .replace("$context.", "ctx_");
             let v: serde_json::Value = serde_json::from_str(&filled).expect("JSON");
             assert!(v["error"]["code"].is_string(), "{}", r.kind);
             assert!(v["error"]["message"].is_string(), "{}", r.kind);
             assert!(v["error"]["request_id"].is_string(), "{}", r.kind);
+        }
+    }
+
+    #[test]
+    fn over_a_limit_the_body_carries_the_authorizers_figures_and_retry_after() {
+        for kind in ["THROTTLED", "QUOTA_EXCEEDED"] {
+            let r = GatewayResponse::by_kind(kind).expect("listed");
+            assert_eq!(r.status, 429);
+            assert_eq!(r.headers, [("Retry-After", "60")]);
+            let members = r#","limit":5,"remaining":0,"reset":1796378460,"retry_after":12"#;
+            let body = r.render(|v| match v {
+                RATE_LIMIT_MEMBERS => Some(members.into()),
+                "$context.requestId" => Some("r1".into()),
+                _ => None,
+            });
+            let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            assert_eq!(v["error"]["code"], "rate_limit_exceeded");
+            assert_eq!(
+                (
+                    &v["error"]["limit"],
+                    &v["error"]["remaining"],
+                    &v["error"]["retry_after"]
+                ),
+                (&5.into(), &0.into(), &12.into())
+            );
+            assert_eq!(v["error"]["reset"], 1_796_378_460_i64);
+            // Without the authorizer's figures (throttled for another reason) still JSON.
+            let bare = r.render(|_| None);
+            let v: serde_json::Value = serde_json::from_str(&bare).expect("JSON");
+            assert_eq!(v["error"]["code"], "rate_limit_exceeded");
         }
     }
 

@@ -2,7 +2,8 @@
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html>):
 //! a function error whose message is `Unauthorized` is a 401, any other error or an answer
 //! without a policy a 500 (`AUTHORIZER_FAILURE`), otherwise a policy, a principal and a
-//! context. Only statements whose `Action` covers `execute-api:Invoke` count.
+//! context, and the `usageIdentifierKey` the API's usage plans are looked up by. Only
+//! statements whose `Action` covers `execute-api:Invoke` count.
 
 use serde_json::{Map, Value};
 
@@ -18,6 +19,8 @@ pub enum Decision {
         statements: Vec<Statement>,
         context: Map<String, Value>,
         principal: String,
+        /// `usageIdentifierKey`: with the API key source `AUTHORIZER`, the usage plan's key.
+        usage_key: Option<String>,
     },
 }
 
@@ -68,6 +71,7 @@ pub fn parse_policy(v: &Value) -> Result<Decision, String> {
         statements: parsed,
         context: v["context"].as_object().cloned().unwrap_or_default(),
         principal: v["principalId"].as_str().unwrap_or_default().to_owned(),
+        usage_key: v["usageIdentifierKey"].as_str().map(str::to_owned),
     })
 }
 
@@ -94,6 +98,7 @@ mod tests {
             statements,
             context,
             principal,
+            usage_key,
         }) = parse_policy(&answer)
         else {
             panic!("a policy: {answer}");
@@ -113,6 +118,13 @@ mod tests {
         );
         assert_eq!(principal, "alice");
         assert_eq!(context["owner_id"], "alice");
+        assert_eq!(usage_key, None);
+        let mut named = answer.clone();
+        named["usageIdentifierKey"] = "plan-key-0123456789abcdef".into();
+        assert!(matches!(
+            parse_policy(&named),
+            Ok(Decision::Policy { usage_key: Some(k), .. }) if k == "plan-key-0123456789abcdef"
+        ));
     }
 
     #[test]

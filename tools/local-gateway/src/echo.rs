@@ -28,6 +28,13 @@ const JWKS_TTL: Duration = Duration::from_secs(300);
 /// A token naming an unknown key fetches the keys again at most this often.
 const JWKS_MIN_REFRESH: Duration = Duration::from_secs(5);
 
+/// `X-Podkeys-RateLimit-*` as received → `X-RateLimit-*` on the echo's answer.
+const RATE_LIMIT_ECHO: [(&str, &str); 3] = [
+    ("x-podkeys-ratelimit-limit", "x-ratelimit-limit"),
+    ("x-podkeys-ratelimit-remaining", "x-ratelimit-remaining"),
+    ("x-podkeys-ratelimit-reset", "x-ratelimit-reset"),
+];
+
 pub struct Echo {
     /// `{gateway}/.well-known/jwks.json`, or `None`: nothing to verify against.
     jwks_url: Option<String>,
@@ -99,6 +106,13 @@ impl Echo {
             }
         }
         let mut resp = Response::new(axum::body::Body::from(body.to_string()));
+        // The rate-limit figures podkeys sent, back to the client as a backend would pass
+        // them on (SPEC §10); none on an unlimited plan.
+        for (from, to) in RATE_LIMIT_ECHO {
+            if let Some(v) = req.headers().get(from).filter(|v| !v.is_empty()) {
+                resp.headers_mut().insert(to, v.clone());
+            }
+        }
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

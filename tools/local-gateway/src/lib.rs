@@ -1,6 +1,7 @@
 //! API Gateway (REST) on your machine, as faithful as we can make it and no further than AWS
 //! documents it: the routes of `infra/openapi.yaml` (public ones without the authorizer), the
-//! REQUEST authorizer and its policy, the template's gateway responses, Lambda proxy events
+//! REQUEST authorizer and its policy, the usage plans the authorizer's `usageIdentifierKey`
+//! picks (API key source `AUTHORIZER`), the template's gateway responses, Lambda proxy events
 //! with the authorizer's context, and the podcast backend behind the document's `HTTP_PROXY`
 //! integration with its header mappings.
 //!
@@ -32,6 +33,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 
+pub use gateway::UsageKeys;
 pub use invoke::Functions;
 
 use authorize::Decision;
@@ -52,6 +54,10 @@ pub struct LocalGateway {
     invoker: Invoker,
     backend: String,
     client: invoke::HttpClient,
+    /// The keys of the API's two usage plans (the template's `UsagePlanUnlimited` and
+    /// `UsagePlanBlocked`): the authorizer's configuration, or `USAGE_KEY_*` for remote
+    /// functions, as `make dev` sets them for both.
+    usage_keys: UsageKeys,
     next_request: AtomicU64,
 }
 
@@ -61,6 +67,22 @@ impl LocalGateway {
     pub fn new(functions: Functions, backend: &str) -> Result<Self, String> {
         let resources = routes::from_openapi(routes::OPENAPI)?;
         let authorizer = routes::authorizer_function(routes::OPENAPI)?;
+        let needs_keys = resources
+            .iter()
+            .flat_map(|r| &r.operations)
+            .any(|o| o.api_key_required);
+        if needs_keys && routes::api_key_source(routes::OPENAPI)? != "AUTHORIZER" {
+            return Err(
+                "openapi: methods require usage-plan keys, but this gateway emulates \
+                 only the API key source AUTHORIZER"
+                    .into(),
+            );
+        }
+        let usage_keys = match &functions {
+            Functions::InProcess(state) => state.config.usage_keys.clone(),
+            Functions::Remote(_) => UsageKeys::from_lookup(|name| std::env::var(name).ok())
+                .map_err(|e| e.to_string())?,
+        };
         let client = Client::builder(TokioExecutor::new()).build_http();
         let catalogue = Catalogue::from_template(catalogue::TEMPLATE)?;
         let invoker = Invoker::new(functions, catalogue, client.clone());
@@ -78,8 +100,16 @@ impl LocalGateway {
             invoker,
             backend: backend.trim_end_matches('/').to_owned(),
             client,
+            usage_keys,
             next_request: AtomicU64::new(1),
         })
+    }
+
+    /// The same gateway with other usage-plan keys (a stack whose plans and authorizer
+    /// disagree, for tests).
+    pub fn with_usage_keys(mut self, usage_keys: UsageKeys) -> Self {
+        self.usage_keys = usage_keys;
+        self
     }
 
     pub fn resources(&self) -> &[Resource] {
@@ -140,11 +170,17 @@ impl LocalGateway {
                     statements,
                     context: c,
                     principal,
+                    usage_key,
                 } => {
                     context = c;
                     context.insert("principalId".into(), Value::String(principal));
                     if !policy::allows(&statements, &incoming.method_arn()) {
                         return gateway_response(Kind::AccessDenied, &request_id, &context);
+                    }
+                    if matched.operation.api_key_required
+                        && let Some(refusal) = self.usage_plan(usage_key.as_deref())
+                    {
+                        return gateway_response(refusal, &request_id, &context);
                     }
                 }
             }
@@ -177,6 +213,21 @@ impl LocalGateway {
                 )
                 .await
             }
+        }
+    }
+}
+
+impl LocalGateway {
+    /// The usage plan an Allow's `usageIdentifierKey` names, as API Gateway applies it: a key
+    /// of no plan of this API is `INVALID_API_KEY` (403 Forbidden,
+    /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html>),
+    /// the blocked plan (throttle 0, quota 0) admits nothing (`THROTTLED`, 429), the
+    /// unlimited plan everything.
+    fn usage_plan(&self, usage_key: Option<&str>) -> Option<Kind> {
+        match usage_key {
+            Some(k) if k == self.usage_keys.unlimited => None,
+            Some(k) if k == self.usage_keys.blocked => Some(Kind::Throttled),
+            _ => Some(Kind::InvalidApiKey),
         }
     }
 }

@@ -22,18 +22,24 @@ pub enum Kind {
     AccessDenied,
     /// The authorizer errored or answered something that is not a policy.
     AuthorizerFailure,
+    /// The Allow named no key of the API's usage plans.
+    InvalidApiKey,
+    /// The Allow named the key of a usage plan that admits no request (the blocked plan).
+    Throttled,
     IntegrationFailure,
     IntegrationTimeout,
     Default5xx,
 }
 
 impl Kind {
-    pub const EVERY: [Kind; 8] = [
+    pub const EVERY: [Kind; 10] = [
         Kind::MissingAuthenticationToken,
         Kind::RequestTooLarge,
         Kind::Unauthorized,
         Kind::AccessDenied,
         Kind::AuthorizerFailure,
+        Kind::InvalidApiKey,
+        Kind::Throttled,
         Kind::IntegrationFailure,
         Kind::IntegrationTimeout,
         Kind::Default5xx,
@@ -47,6 +53,8 @@ impl Kind {
             Kind::Unauthorized => "UNAUTHORIZED",
             Kind::AccessDenied => "ACCESS_DENIED",
             Kind::AuthorizerFailure => "AUTHORIZER_FAILURE",
+            Kind::InvalidApiKey => "INVALID_API_KEY",
+            Kind::Throttled => "THROTTLED",
             Kind::IntegrationFailure => "INTEGRATION_FAILURE",
             Kind::IntegrationTimeout => "INTEGRATION_TIMEOUT",
             Kind::Default5xx => "DEFAULT_5XX",
@@ -92,6 +100,14 @@ pub fn gateway_response(kind: Kind, request_id: &str, context: &Map<String, Valu
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(*name),
+            HeaderValue::try_from(*value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
     out
 }
 
@@ -137,6 +153,8 @@ mod tests {
             (Kind::RequestTooLarge, 413, "payload_too_large"),
             (Kind::Unauthorized, 401, "unauthorized"),
             (Kind::AuthorizerFailure, 500, "internal_error"),
+            (Kind::InvalidApiKey, 403, "forbidden"),
+            (Kind::Throttled, 429, "rate_limit_exceeded"),
             (Kind::IntegrationFailure, 503, "service_unavailable"),
             (Kind::IntegrationTimeout, 503, "service_unavailable"),
             (Kind::Default5xx, 500, "internal_error"),
@@ -154,6 +172,29 @@ mod tests {
         assert_eq!(status, 403);
         assert_eq!(body["error"]["code"], "key_revoked");
         assert_eq!(body["error"]["message"], "revoked");
+    }
+
+    #[tokio::test]
+    async fn throttled_carries_the_authorizers_figures_and_retry_after() {
+        let fields = r#","limit":5,"remaining":0,"reset":1796378460,"retry_after":7"#;
+        let context = json!({"rate_limit_fields": fields});
+        let context = context.as_object().cloned().unwrap_or_default();
+        let resp = gateway_response(Kind::Throttled, "req-1", &context);
+        assert_eq!(resp.status(), 429);
+        assert_eq!(
+            resp.headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("60")
+        );
+        let bytes = to_bytes(resp.into_body(), 1 << 16).await.expect("body");
+        let body: Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+        assert_eq!(body["error"]["request_id"], "req-1");
+        assert_eq!(
+            (&body["error"]["limit"], &body["error"]["retry_after"]),
+            (&json!(5), &json!(7))
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct Operation {
     pub method: String,
     pub integration: Integration,
     pub authorized: bool,
+    /// Requires a usage plan's API key (security scheme `api_key`,
+    /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-key-usage-plan-oas.html>).
+    pub api_key_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,19 @@ pub struct Matched<'a> {
 }
 
 pub const OPENAPI: &str = include_str!("../../../infra/openapi.yaml");
+
+/// The security scheme that makes a method require a usage plan's API key.
+pub const USAGE_PLAN_SCHEME: &str = "api_key";
+
+/// `x-amazon-apigateway-api-key-source`: `HEADER` (the default) or `AUTHORIZER`
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html>).
+pub fn api_key_source(document: &str) -> Result<String, String> {
+    let t: Value = serde_yaml::from_str(document).map_err(|e| format!("openapi: {e}"))?;
+    Ok(t["x-amazon-apigateway-api-key-source"]
+        .as_str()
+        .unwrap_or("HEADER")
+        .to_owned())
+}
 
 /// Every resource of the API, as API Gateway would import it from the document.
 pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
@@ -74,13 +90,16 @@ pub fn from_openapi(document: &str) -> Result<Vec<Resource>, String> {
                 ),
                 other => return Err(format!("openapi: {method} {path}: integration {other:?}")),
             };
-            let authorized = op["security"]
-                .as_sequence()
-                .is_some_and(|s| s.iter().any(|r| r.get("PodkeysAuthorizer").is_some()));
+            let requires = |scheme: &str| {
+                op["security"]
+                    .as_sequence()
+                    .is_some_and(|s| s.iter().any(|r| r.get(scheme).is_some()))
+            };
             operations.push(Operation {
                 method,
                 integration,
-                authorized,
+                authorized: requires("PodkeysAuthorizer"),
+                api_key_required: requires(USAGE_PLAN_SCHEME),
             });
         }
         resources.push(Resource {
