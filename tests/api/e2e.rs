@@ -25,8 +25,19 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Value,
     pub(crate) text: String,
-    /// The status line and headers, as received (raw requests only).
+    /// The status line and headers, as received (raw requests), or the headers alone, one
+    /// `name: value` per line.
     pub(crate) head: String,
+}
+
+impl Reply {
+    /// A response header's value (names are case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 impl Reply {
@@ -52,7 +63,14 @@ impl Reply {
 }
 
 pub(crate) async fn stack(label: &str) -> Stack {
-    let app = App::new(label).await;
+    stack_on(App::new(label).await, |g| g).await
+}
+
+/// A stack on `app`, its local gateway as `configure` leaves it.
+pub(crate) async fn stack_on(
+    app: App,
+    configure: impl FnOnce(LocalGateway) -> LocalGateway,
+) -> Stack {
     // The gateway's address first: the echo backend verifies assertions with its JWKS.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -62,7 +80,7 @@ pub(crate) async fn stack(label: &str) -> Stack {
     tokio::spawn(async move { echo::serve_for(echo_listener, &gateway_url).await });
     let gateway =
         LocalGateway::new(Functions::InProcess(app.state.clone()), &backend).expect("template");
-    tokio::spawn(Arc::new(gateway).serve(listener));
+    tokio::spawn(Arc::new(configure(gateway)).serve(listener));
     Stack {
         app,
         base,
@@ -127,6 +145,11 @@ impl Stack {
             .expect("request");
         let resp = self.client.request(req).await.expect("the gateway answers");
         let status = resp.status().as_u16();
+        let head: String = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\r\n", String::from_utf8_lossy(v.as_bytes())))
+            .collect();
         let content_type = resp
             .headers()
             .get("content-type")
@@ -144,7 +167,7 @@ impl Stack {
             status,
             body,
             text,
-            head: String::new(),
+            head,
         }
     }
 

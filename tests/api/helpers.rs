@@ -27,11 +27,14 @@ impl App {
     }
 
     pub async fn with_prefix(label: &str, key_prefix: KeyPrefix) -> Self {
+        Self::with_config(label, |config| config.key_prefix = key_prefix).await
+    }
+
+    /// An app whose configuration `configure` changes from the defaults (plans, say).
+    pub async fn with_config(label: &str, configure: impl FnOnce(&mut Config)) -> Self {
         let store = testkit::fresh_store(label).await;
-        let config = Config {
-            key_prefix,
-            ..Config::for_table(store.table())
-        };
+        let mut config = Config::for_table(store.table());
+        configure(&mut config);
         let mut state = State::new(store, config);
         // Tests move time forward instead of sleeping (`App::advance`).
         state.clock = gateway::Clock::adjustable();
@@ -94,6 +97,13 @@ impl App {
     /// Moves every function's clock (and the local gateway's, which shares it) forward.
     pub fn advance(&self, secs: i64) {
         self.state.clock.advance(secs);
+    }
+
+    /// Moves the clock to one second past the start of the next UTC minute, so that what a
+    /// test does in the next few seconds falls in one minute window.
+    pub fn start_of_a_minute(&self) {
+        let now = self.state.clock.now().epoch_secs();
+        self.advance(60 - now.rem_euclid(60) + 1);
     }
 
     /// Runs the authorizer on an event, as API Gateway would before the route.

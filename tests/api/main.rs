@@ -14,6 +14,7 @@ mod list;
 mod log_levels;
 mod metrics;
 mod operations;
+mod ratelimit;
 mod reliability;
 mod revoke;
 mod rotate;
