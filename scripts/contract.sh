@@ -44,6 +44,9 @@ done
 PODKEYS_ADMIN_KEY="$KEY" scripts/smoke.sh "$API" - >"$OUT/smoke.log" 2>&1 \
   || { echo "contract: scripts/smoke.sh failed:" >&2; cat "$OUT/smoke.log" >&2; exit 1; }
 grep -E '^(PASS|SKIP) smoke' "$OUT/smoke.log" || true
+# The default plan (free, 100 a minute) is limited here: the 429 step must run, not skip.
+grep -q '^PASS over its limit it gets 429' "$OUT/smoke.log" \
+  || { echo "contract: smoke.sh did not see a 429:" >&2; cat "$OUT/smoke.log" >&2; exit 1; }
 if PODKEYS_ADMIN_KEY="${KEY%?}x" scripts/smoke.sh "$API" - >"$OUT/smoke-bad.log" 2>&1; then
   echo "contract: smoke.sh passed with a wrong admin key" >&2; exit 1
 fi

@@ -48,7 +48,7 @@ call() {
   : >"$headers"
   chmod 600 "$headers"
   [[ -n "$key" ]] && printf 'X-API-Key: %s\n' "$key" >"$headers"
-  local args=(-sS -o "$WORK/body" -w '%{http_code}' -X "$method" -H "@$headers"
+  local args=(-sS -o "$WORK/body" -D "$WORK/response-headers" -w '%{http_code}' -X "$method" -H "@$headers"
               --max-time 15 --connect-timeout 5)
   if [[ -n "$body" ]]; then
     args+=(-H 'Content-Type: application/json' --data-binary "$body")
@@ -74,6 +74,11 @@ PY
 }
 
 error_code() { json 'b["error"]["code"]'; }
+
+# header NAME: a header of the last answer (case-insensitive), without its line end.
+header() {
+  grep -i "^$1:" "$WORK/response-headers" 2>/dev/null | head -n 1 | cut -d: -f2- | tr -d ' \r'
+}
 
 # expect STEP STATUS CODE: the last answer was STATUS with error code CODE.
 expect() {
@@ -186,7 +191,48 @@ if [[ -n "$NEW_KEY" ]]; then
   fi
 fi
 
-skip "a rate-limited key gets 429" "plans are not enforced yet (issue 19)"
+# SPEC §10: a key on a limited plan sees its figures, then 429s with them. The key is on
+# SMOKE_PLAN (an admin may name any plan), else on the stack's default plan; a plan whose
+# smallest limit is over 300 is not exhausted here.
+PLAN_FIELD=""
+[[ -n "${SMOKE_PLAN:-}" ]] && PLAN_FIELD=",\"plan\":\"$SMOKE_PLAN\""
+status="$(call POST /api/v1/auth/api-keys "$ADMIN" \
+  "{\"name\":\"$NAME-limited\",\"scopes\":[\"keys:read\"],\"expires_in_days\":1$PLAN_FIELD}")"
+LIMITED_KEY="$(json 'b["key"]')"
+LIMITED_ID="$(json 'b["id"]')"
+if [[ "$status" != 201 || -z "$LIMITED_KEY" ]]; then
+  fail "a rate-limited key gets 429" "creating it answered $status $(error_code)"
+else
+  CREATED+=("$LIMITED_ID")
+  status="$(call GET /api/v1/auth/me "$LIMITED_KEY")"
+  plan="$(json 'b["plan"]')"
+  limit="$(json 'b["rate_limit"]["limit"] if b and b.get("rate_limit") else None')"
+  if [[ "$status" != 200 ]]; then
+    fail "a rate-limited key gets 429" "GET /api/v1/auth/me answered $status $(error_code)"
+  elif [[ -z "$limit" ]]; then
+    skip "a rate-limited key gets 429" "plan $plan has no limit; set SMOKE_PLAN to a limited plan"
+  elif (( limit > 300 )); then
+    skip "a rate-limited key gets 429" "plan $plan allows $limit; set SMOKE_PLAN to a plan of at most 300"
+  else
+    if [[ "$(header X-RateLimit-Limit)" == "$limit" && "$(header X-RateLimit-Remaining)" == "$((limit - 1))" ]]; then
+      pass "a key on plan $plan sees X-RateLimit-Limit $limit, X-RateLimit-Remaining $((limit - 1))"
+    else
+      fail "X-RateLimit-* headers" "Limit '$(header X-RateLimit-Limit)', Remaining '$(header X-RateLimit-Remaining)' for a limit of $limit"
+    fi
+    for _ in $(seq 1 "$limit"); do
+      status="$(call GET /api/v1/auth/me "$LIMITED_KEY")"
+      [[ "$status" == 429 ]] && break
+    done
+    if [[ "$status" == 429 && "$(error_code)" == rate_limit_exceeded \
+          && "$(json 'b["error"]["limit"]')" == "$limit" \
+          && "$(json 'b["error"]["retry_after"] >= 1')" == true \
+          && -n "$(header Retry-After)" ]]; then
+      pass "over its limit it gets 429 rate_limit_exceeded with limit, retry_after and Retry-After"
+    else
+      fail "a rate-limited key gets 429" "after $((limit + 1)) requests: $status $(error_code), Retry-After '$(header Retry-After)'"
+    fi
+  fi
+fi
 
 if [[ "$FAILED" == 0 ]]; then
   echo "PASS smoke: $API works end to end"
