@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: every SPEC §7 figure against a same-run baseline (tools/bench), then the
 # criterion benchmarks of key parsing and generation. Rewrites the results in BENCHMARKS.md.
-# Not part of make test. Arguments pick parts: authorizer garbage crud flat cold memory sizes;
+# Not part of make test. Arguments pick parts: authorizer ratelimit garbage crud flat cold
+# memory sizes;
 # a partial run prints its rows as Markdown and leaves BENCHMARKS.md alone.
 # Honours CARGO_TARGET_DIR (the bench finds the binaries there too).
 set -euo pipefail

@@ -183,3 +183,51 @@ async fn uncount_never_creates_a_counter() {
     store.uncount(&h, at(T)).await.expect("uncount");
     assert!(counter_item(&store, &h).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_day_quota_holds_when_its_bound_is_left_to_the_minute() {
+    let store = Arc::new(fresh_store("rate_day_minute").await);
+    let h = hash();
+    let plan = PlanLimits {
+        requests_per_minute: Some(20),
+        requests_per_day: Some(30),
+    };
+    // Seen in this minute (day 1, minute 1): at most 20 in the day this minute, under 30.
+    let first = store
+        .count(&h, plan, at(T + 1), &CounterCells::default())
+        .await
+        .expect("count");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, seen) = (Arc::clone(&store), first.cells.clone());
+            tokio::spawn(async move { store.count(&h, plan, at(T + 2), &seen).await })
+        })
+        .collect();
+    let mut passed = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("count").counted {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 19);
+    // Minute after minute, each near its end (the previous cell weighs 1), the day stops at
+    // exactly 30 whichever bound the writes carried.
+    let mut seen = CounterCells::default();
+    let mut total = 20;
+    for minute in 1..4 {
+        for _ in 0..25 {
+            let tally = store
+                .count(&h, plan, at(T + minute * 60 + 59), &seen)
+                .await
+                .expect("count");
+            total += u32::from(tally.counted);
+            seen = tally.cells;
+        }
+    }
+    assert_eq!(total, 30);
+    let item = counter_item(&store, &h).await;
+    assert!(
+        item.contains(&(format!("d{}", T / 86_400), "30".into())),
+        "{item:?}"
+    );
+}

@@ -36,8 +36,21 @@ pub async fn fresh_store(endpoint: &str, label: &str) -> KeyStore {
     KeyStore::new(client, table)
 }
 
+/// Every key on an unlimited plan: the authorizer's figures of SPEC §7, with no counter.
 pub fn state_for(store: KeyStore) -> State {
-    let config = Config::for_table(store.table());
+    state_on_plan(store, "unlimited")
+}
+
+/// The plans the figures use: `unlimited`, and `metered`, limited per minute and per day but
+/// so high that no run reaches it (SPEC §7b: every request is counted, none refused).
+const BENCH_PLANS: &str = r#"{"unlimited":{},"metered":{"requests_per_minute":1000000000,"requests_per_day":1000000000}}"#;
+
+/// Keys without a plan of their own get `default_plan`.
+pub fn state_on_plan(store: KeyStore, default_plan: &str) -> State {
+    let config = Config {
+        plans: gateway::parse_plans(BENCH_PLANS, default_plan).expect("bench plans"),
+        ..Config::for_table(store.table())
+    };
     State::new(store, config)
 }
 

@@ -42,6 +42,9 @@ async fn main() {
     if wants("authorizer") {
         latency::authorizer_vs_get_item(&endpoint, &mut rows).await;
     }
+    if wants("ratelimit") {
+        latency::rate_limited_authorizer(&endpoint, &mut rows).await;
+    }
     if wants("garbage") {
         garbage::garbage(&mut rows).await;
     }

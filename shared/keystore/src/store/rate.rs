@@ -6,10 +6,14 @@
 //! day and the current cell only while both are under their limits, so concurrent requests
 //! can never push a count past its bound (no read-then-write), and a refused request is not
 //! counted. Its answer (`ALL_NEW`) carries the three counts the sliding estimate needs; the
-//! write removes the cells and days that can no longer matter (the two minutes before the
-//! previous one, yesterday, and any older name the caller saw in an earlier answer), so the
-//! item stays a few attributes long. `purge_at` (the table's TTL) deletes the item of a key
-//! left idle for a day.
+//! write removes every name the caller saw in an earlier answer that can no longer matter
+//! (minutes before the previous one, earlier days), so the item stays a few attributes long.
+//! `purge_at` (the table's TTL) deletes the item of a key left idle for a day.
+//!
+//! What the caller saw also spares work DynamoDB would do for nothing: `purge_at` is set only
+//! by the day's first write it knows of, and the day's bound is left out of the condition
+//! while the minute's bound alone keeps the day under its quota (seen in this very minute:
+//! the day can grow by at most what is left of the minute's limit).
 //!
 //! The condition can only bound the current cell by what is known of the previous one (the
 //! caller's hint, ≤ the true count). When the counts returned show the estimate over the
@@ -32,8 +36,6 @@ pub fn counter_pk(hash: &KeyHash) -> String {
     format!("rate#{}", hash.to_hex())
 }
 
-/// Minute cells older than the previous one that every write removes blind.
-const STALE_CELLS: i64 = 2;
 /// At most this many names the caller saw are removed per write.
 const MAX_SEEN_REMOVALS: usize = 16;
 
@@ -55,10 +57,11 @@ impl CounterCells {
     }
 
     fn get(&self, name: &str) -> u32 {
-        self.0
-            .iter()
-            .find_map(|(k, v)| (k == name).then_some(*v))
-            .unwrap_or(0)
+        self.find(name).unwrap_or(0)
+    }
+
+    fn find(&self, name: &str) -> Option<u32> {
+        self.0.iter().find_map(|(k, v)| (k == name).then_some(*v))
     }
 
     pub fn len(&self) -> usize {
@@ -122,32 +125,46 @@ impl KeyStore {
             .key(PK, s(counter_pk(hash)))
             .expression_attribute_names("#d", day_attr(day))
             .expression_attribute_names("#m", minute_attr(minute))
-            .expression_attribute_names("#purge", PURGE_AT)
-            .expression_attribute_names("#yd", day_attr(day - 1))
             .expression_attribute_values(":one", num(1))
-            .expression_attribute_values(":purge", num((day + 2) * 86_400))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut remove = vec!["#yd".to_owned()];
-        let blind = (2..2 + STALE_CELLS).map(|age| minute_attr(minute - age));
-        let stale = seen
+        let mut update = "ADD #d :one, #m :one".to_owned();
+        // The day's first write (as far as the caller knows) sets the TTL for the day after.
+        if seen.find(&live[0]).is_none() {
+            update.push_str(" SET #purge = :purge");
+            req = req
+                .expression_attribute_names("#purge", PURGE_AT)
+                .expression_attribute_values(":purge", num((day + 2) * 86_400));
+        }
+        let stale: Vec<&String> = seen
             .0
             .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| !live.contains(k) && *k != day_attr(day - 1))
-            .take(MAX_SEEN_REMOVALS);
-        let mut names: Vec<String> = blind.chain(stale).collect();
-        names.sort();
-        names.dedup();
-        for (i, attr) in names.into_iter().enumerate() {
+            .map(|(k, _)| k)
+            .filter(|k| !live.contains(k))
+            .take(MAX_SEEN_REMOVALS)
+            .collect();
+        for (i, attr) in stale.into_iter().enumerate() {
             let name = format!("#o{i}");
-            req = req.expression_attribute_names(&name, attr);
-            remove.push(name);
+            update.push_str(if i == 0 { " REMOVE " } else { ", " });
+            update.push_str(&name);
+            req = req.expression_attribute_names(name, attr.clone());
         }
         let mut conditions = Vec::new();
         if let Some(per_day) = limits.requests_per_day {
-            conditions.push("(attribute_not_exists(#d) OR #d < :dlim)");
-            req = req.expression_attribute_values(":dlim", num(i64::from(per_day)));
+            // Seen in this minute, the day can reach at most its count then plus what the
+            // minute's limit left: within the quota, the minute's bound is the day's too.
+            let bounded_by_minute = match (limits.requests_per_minute, seen.find(&live[1])) {
+                (Some(per_minute), Some(seen_minute)) => {
+                    let most = u64::from(seen.get(&live[0])) + u64::from(per_minute)
+                        - u64::from(seen_minute.min(per_minute));
+                    most <= u64::from(per_day)
+                }
+                _ => false,
+            };
+            if !bounded_by_minute {
+                conditions.push("(attribute_not_exists(#d) OR #d < :dlim)");
+                req = req.expression_attribute_values(":dlim", num(i64::from(per_day)));
+            }
         }
         if let Some(per_minute) = limits.requests_per_minute {
             conditions.push("(attribute_not_exists(#m) OR #m < :mcap)");
@@ -157,10 +174,6 @@ impl KeyStore {
         if !conditions.is_empty() {
             req = req.condition_expression(conditions.join(" AND "));
         }
-        let update = format!(
-            "ADD #d :one, #m :one SET #purge = :purge REMOVE {}",
-            remove.join(", ")
-        );
         let counts_in = |item: &Item, extra: u32| Counts {
             minute: count_of(item, &minute_attr(minute)).saturating_add(extra),
             previous_minute: count_of(item, &minute_attr(minute - 1)),
