@@ -111,7 +111,7 @@ async fn every_metric_line_is_valid_emf_with_low_cardinality_dimensions() {
             Some("authorize") => {
                 let outcome = line[dimension::OUTCOME].as_str().expect("outcome");
                 assert!(
-                    ["allow", "deny", "unauthorized", "error"].contains(&outcome),
+                    ["allow", "deny", "rate_limited", "unauthorized", "error"].contains(&outcome),
                     "{line}"
                 );
                 outcomes.insert(outcome.to_owned());
