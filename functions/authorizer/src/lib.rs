@@ -192,20 +192,22 @@ async fn decide(
     let window = Window::at(now);
     let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
     let hash = key.hash();
+    // The count goes out first: it is the slower call (a conditional write), so the key read
+    // is built and sent while DynamoDB works on it.
     let lookup = tokio::time::timeout(remaining, async {
         tokio::join!(
+            meter::start(state, &hash, window),
             state.store.get_by_hash(&hash),
-            state.signer.key(now),
-            meter::start(state, &hash, window)
+            state.signer.key(now)
         )
     });
     let (record, signing_key, early) = match lookup.await {
-        Ok((Ok(Some(record)), Ok(signing_key), early)) => (record, signing_key, early),
-        Ok((Ok(None), _, early)) => {
+        Ok((early, Ok(Some(record)), Ok(signing_key))) => (record, signing_key, early),
+        Ok((early, Ok(None), _)) => {
             meter::take_back(state, &hash, window, early).await;
             return (Err(AuthError::Unauthorized), Outcome::UnknownKey, None);
         }
-        Ok((Err(e), _, _) | (_, Err(e), _)) => {
+        Ok((_, Err(e), _) | (_, _, Err(e))) => {
             return (Err(AuthError::Failed(e.into())), Outcome::Failed, None);
         }
         Err(_) => {
