@@ -259,21 +259,18 @@ async fn decide(
             return (Err(e), Outcome::Failed, key_id);
         }
     };
-    if let Some(Verdict::Limited {
-        figures,
-        retry_after,
-    }) = tally.as_ref().map(|t| t.verdict)
-    {
-        let response = rate_limited(
-            &record,
-            method_arn,
-            &state.config.usage_keys,
+    let figures = match tally.map(|t| t.verdict) {
+        Some(Verdict::Limited {
             figures,
             retry_after,
-        );
-        return (Ok(response), Outcome::RateLimited, key_id);
-    }
-    let figures = meter::figures(tally.as_ref());
+        }) => {
+            let usage_keys = &state.config.usage_keys;
+            let response = rate_limited(&record, method_arn, usage_keys, figures, retry_after);
+            return (Ok(response), Outcome::RateLimited, key_id);
+        }
+        Some(Verdict::Allowed(figures)) => Some(figures),
+        None => None,
+    };
     touch_if_stale(state, &record, now, started).await;
     let context = event.request_context.as_ref();
     let identity = Identity {
@@ -338,6 +335,14 @@ fn policy(effect: Effect, method_arn: &str) -> ApiGatewayCustomAuthorizerPolicy 
     policy
 }
 
+/// An answer for the key's owner with the one-statement policy; the caller adds the rest.
+fn answer(record: &KeyRecord, effect: Effect, method_arn: &str) -> Response {
+    let mut response = Response::default();
+    response.principal_id = Some(record.owner_id.to_string());
+    response.policy_document = policy(effect, method_arn);
+    response
+}
+
 /// What an Allow grants beyond the key: its plan, the figures of its limit (none on an
 /// unlimited plan), and the usage-plan key API Gateway meters it under.
 #[derive(Debug, Clone, Copy)]
@@ -357,9 +362,7 @@ pub fn allow(
     granted: Granted<'_>,
     now: Timestamp,
 ) -> Response {
-    let mut response = Response::default();
-    response.principal_id = Some(record.owner_id.to_string());
-    response.policy_document = policy(Effect::Allow, method_arn);
+    let mut response = answer(record, Effect::Allow, method_arn);
     // API key source AUTHORIZER: every Allow names a usage plan's key, or API Gateway answers
     // 403 Forbidden (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html).
     response.usage_identifier_key = Some(granted.usage_key.to_owned());
@@ -375,14 +378,15 @@ pub fn allow(
         "plan": granted.plan.as_str(),
     });
     // Always present, empty on an unlimited plan: the backend's header mappings read them.
-    let figure = |n: Option<i64>| n.map_or_else(String::new, |n| n.to_string());
     let f = granted.figures;
     if let Some(fields) = context.as_object_mut() {
-        let limit = figure(f.map(|f| i64::from(f.limit)));
-        let remaining = figure(f.map(|f| i64::from(f.remaining)));
-        fields.insert("rate_limit_limit".into(), limit.into());
-        fields.insert("rate_limit_remaining".into(), remaining.into());
-        fields.insert("rate_limit_reset".into(), figure(f.map(|f| f.reset)).into());
+        for (name, value) in [
+            ("rate_limit_limit", f.map(|f| f.limit.to_string())),
+            ("rate_limit_remaining", f.map(|f| f.remaining.to_string())),
+            ("rate_limit_reset", f.map(|f| f.reset.to_string())),
+        ] {
+            fields.insert(name.into(), value.unwrap_or_default().into());
+        }
     }
     response.context = context;
     response
@@ -399,9 +403,7 @@ pub fn rate_limited(
     figures: RateFigures,
     retry_after: u32,
 ) -> Response {
-    let mut response = Response::default();
-    response.principal_id = Some(record.owner_id.to_string());
-    response.policy_document = policy(Effect::Allow, method_arn);
+    let mut response = answer(record, Effect::Allow, method_arn);
     response.usage_identifier_key = Some(usage_keys.blocked.clone());
     response.context = json!({
         "key_id": record.id.as_str(),
@@ -422,9 +424,7 @@ pub fn rate_limited(
 
 /// Deny for exactly `method_arn`, with the reason for the gateway response's body.
 pub fn deny(record: &KeyRecord, method_arn: &str, code: Code, message: &str) -> Response {
-    let mut response = Response::default();
-    response.principal_id = Some(record.owner_id.to_string());
-    response.policy_document = policy(Effect::Deny, method_arn);
+    let mut response = answer(record, Effect::Deny, method_arn);
     response.context = json!({
         "error_code": code.as_str(),
         "error_message": message,

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use apikey::{KeyHash, PlanLimits, Verdict, Window};
+use apikey::{KeyHash, PlanLimits, Window};
 use gateway::State;
 use gateway::limits::Limits;
 use keystore::{CounterCells, StoreError, Tally};
@@ -39,8 +39,10 @@ pub(crate) async fn settle(
     actual: PlanLimits,
 ) -> Result<Option<Tally>, StoreError> {
     let Early { known, tally } = early;
-    let mut cells = known.as_ref().map(|k| k.cells.clone()).unwrap_or_default();
-    let known_limits = known.map(|k| k.limits);
+    let (known_limits, mut cells) = match known {
+        Some(k) => (Some(k.limits), k.cells),
+        None => (None, CounterCells::default()),
+    };
     match tally {
         Some(Ok(tally)) if known_limits == Some(actual) => {
             remember(state, hash, actual, tally.cells.clone());
@@ -57,7 +59,11 @@ pub(crate) async fn settle(
         Some(Err(_)) | None => {}
     }
     if actual.is_unlimited() {
-        remember(state, hash, actual, CounterCells::default());
+        // Nothing to count beside the next read: a limited plan this container remembered
+        // is forgotten, and an unlimited one is never stored.
+        if known_limits.is_some() {
+            state.limits.evict(hash);
+        }
         return Ok(None);
     }
     let tally = state.store.count(hash, actual, window, &cells).await?;
@@ -81,13 +87,4 @@ fn remember(state: &State, hash: &KeyHash, limits: PlanLimits, cells: CounterCel
     state
         .limits
         .put(*hash, Limits { limits, cells }, Instant::now());
-}
-
-/// `limit`, `remaining`, `reset` of an allowed request, `None` on an unlimited plan.
-pub(crate) fn figures(tally: Option<&Tally>) -> Option<apikey::RateFigures> {
-    match tally.map(|t| t.verdict) {
-        Some(Verdict::Allowed(f)) => Some(f),
-        Some(Verdict::Limited { figures, .. }) => Some(figures),
-        None => None,
-    }
 }

@@ -114,7 +114,6 @@ pub mod message {
     /// Over a plan's limit (SPEC §10); the body's `retry_after` says when to retry.
     pub const THROTTLED: &str =
         "rate limit exceeded for this key's plan; retry after retry_after seconds";
-    pub const QUOTA_EXCEEDED: &str = THROTTLED;
     /// API Gateway's `INVALID_API_KEY`: an Allow named no key of the API's usage plans.
     pub const FORBIDDEN: &str = "Forbidden";
     pub const NO_SUCH_KEY: &str = "no API key with this id";

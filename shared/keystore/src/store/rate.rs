@@ -63,14 +63,6 @@ impl CounterCells {
     fn find(&self, name: &str) -> Option<u32> {
         self.0.iter().find_map(|(k, v)| (k == name).then_some(*v))
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// A counted (or refused) request.
@@ -116,21 +108,23 @@ impl KeyStore {
         seen: &CounterCells,
     ) -> Result<Tally, StoreError> {
         let (minute, day) = (window.minute(), window.day());
-        let live = [day_attr(day), minute_attr(minute), minute_attr(minute - 1)];
-        let previous_hint = seen.get(&live[2]);
+        let (today, current, previous) =
+            (day_attr(day), minute_attr(minute), minute_attr(minute - 1));
+        let live = [&today, &current, &previous];
+        let previous_hint = seen.get(&previous);
         let mut req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(counter_pk(hash)))
-            .expression_attribute_names("#d", day_attr(day))
-            .expression_attribute_names("#m", minute_attr(minute))
+            .expression_attribute_names("#d", today.clone())
+            .expression_attribute_names("#m", current.clone())
             .expression_attribute_values(":one", num(1))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let mut update = "ADD #d :one, #m :one".to_owned();
         // The day's first write (as far as the caller knows) sets the TTL for the day after.
-        if seen.find(&live[0]).is_none() {
+        if seen.find(&today).is_none() {
             update.push_str(" SET #purge = :purge");
             req = req
                 .expression_attribute_names("#purge", PURGE_AT)
@@ -153,9 +147,9 @@ impl KeyStore {
         if let Some(per_day) = limits.requests_per_day {
             // Seen in this minute, the day can reach at most its count then plus what the
             // minute's limit left: within the quota, the minute's bound is the day's too.
-            let bounded_by_minute = match (limits.requests_per_minute, seen.find(&live[1])) {
+            let bounded_by_minute = match (limits.requests_per_minute, seen.find(&current)) {
                 (Some(per_minute), Some(seen_minute)) => {
-                    let most = u64::from(seen.get(&live[0])) + u64::from(per_minute)
+                    let most = u64::from(seen.get(&today)) + u64::from(per_minute)
                         - u64::from(seen_minute.min(per_minute));
                     most <= u64::from(per_day)
                 }
@@ -175,9 +169,9 @@ impl KeyStore {
             req = req.condition_expression(conditions.join(" AND "));
         }
         let counts_in = |item: &Item, extra: u32| Counts {
-            minute: count_of(item, &minute_attr(minute)).saturating_add(extra),
-            previous_minute: count_of(item, &minute_attr(minute - 1)),
-            day: count_of(item, &day_attr(day)).saturating_add(extra),
+            minute: count_of(item, &current).saturating_add(extra),
+            previous_minute: count_of(item, &previous),
+            day: count_of(item, &today).saturating_add(extra),
         };
         match req.update_expression(update).send().await {
             Ok(out) => {
@@ -185,19 +179,14 @@ impl KeyStore {
                 let counts = counts_in(&item, 0);
                 let cells = CounterCells::from_item(&item);
                 let verdict = judge(limits, window, counts);
-                if let Verdict::Limited { .. } = verdict {
+                let counted = matches!(verdict, Verdict::Allowed(_));
+                if !counted {
                     self.uncount(hash, window).await?;
-                    return Ok(Tally {
-                        verdict,
-                        counts,
-                        counted: false,
-                        cells,
-                    });
                 }
                 Ok(Tally {
                     verdict,
                     counts,
-                    counted: true,
+                    counted,
                     cells,
                 })
             }
