@@ -6,8 +6,8 @@ use apikey::{KeyPrefix, Timestamp};
 use keystore::KeyRecord;
 
 use crate::fixtures::{fresh_store, new_key, proxy_request, seed, state_for};
-use crate::report::{Row, row};
-use crate::stats::{SAMPLES, interleave, percentile, ratio, us};
+use crate::report::{Row, ratio_row};
+use crate::stats::{SAMPLES, interleave, percentile};
 
 pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
     let store = fresh_store(endpoint, "crud").await;
@@ -38,12 +38,12 @@ pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
     )
     .await;
     let (b, h) = (percentile(&mut bare, 0.5), percentile(&mut handler, 0.5));
-    let r = ratio(h, b);
-    rows.push(row(
+    rows.push(ratio_row(
         "create p50 vs its bare TransactWriteItems",
-        format!("{:.0} µs vs {:.0} µs = {r:.2}×", us(h), us(b)),
+        h,
+        b,
         "≤ 1.5×",
-        Some(r <= 1.5),
+        1.5,
     ));
 
     // alice now has SAMPLES + WARMUP + 1 keys; a page is 50 of them.
@@ -75,11 +75,11 @@ pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
     )
     .await;
     let (b, h) = (percentile(&mut bare, 0.5), percentile(&mut handler, 0.5));
-    let r = ratio(h, b);
-    rows.push(row(
+    rows.push(ratio_row(
         "list (50 keys) p50 vs its bare Query",
-        format!("{:.0} µs vs {:.0} µs = {r:.2}×", us(h), us(b)),
+        h,
+        b,
         "≤ 1.5×",
-        Some(r <= 1.5),
+        1.5,
     ));
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use apikey::Timestamp;
 
-use crate::stats::{SAMPLES, WARMUP};
+use crate::stats::{SAMPLES, WARMUP, ratio, us};
 
 pub const BEGIN: &str = "<!-- make bench: begin -->";
 pub const END: &str = "<!-- make bench: end -->";
@@ -46,6 +46,19 @@ pub fn row(figure: &str, measured: String, target: &str, pass: Option<bool>) -> 
     let r = Row::new(figure, measured, target, pass);
     r.print();
     r
+}
+
+/// A latency against its same-run baseline, "M µs vs B µs = R×", passing at R ≤ `max`.
+pub fn ratio_row(
+    figure: &str,
+    measured: Duration,
+    baseline: Duration,
+    target: &str,
+    max: f64,
+) -> Row {
+    let r = ratio(measured, baseline);
+    let text = format!("{:.0} µs vs {:.0} µs = {r:.2}×", us(measured), us(baseline));
+    row(figure, text, target, Some(r <= max))
 }
 
 pub fn print_header() {
