@@ -1,5 +1,6 @@
-//! What this container last learned of a key's plan (SPEC §10): its limits and its counter
-//! item as the last write showed it, for at most [`LimitCache::TTL`].
+//! What this container last learned of a key on a limited plan (SPEC §10): its limits and
+//! its counter item as the last write showed it, for at most [`LimitCache::TTL`]. Keys on
+//! unlimited plans are not kept: there is no count to start early.
 //!
 //! The authorizer uses it only to start the counter write beside the key read instead of
 //! after it. It never decides anything: the key is read on every request, and when the plan

@@ -1,5 +1,7 @@
 //! Who is calling, as the authorizer established it.
 
+use std::collections::HashMap;
+
 use apikey::{KeyId, OwnerId, Scope, ScopeSet, Timestamp};
 use keystore::Access;
 use lambda_http::request::RequestContext;
@@ -22,6 +24,14 @@ pub struct Caller {
 
 const UNWIRED: &str = "request was not authorized";
 
+/// `requestContext.authorizer`: the authorizer's context, as API Gateway passed it on.
+fn authorizer_fields(req: &Request) -> Option<&HashMap<String, Value>> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
+        _ => None,
+    }
+}
+
 /// The calling key's rate-limit figures for this request (SPEC §10), from the authorizer's
 /// `rate_limit_limit`, `rate_limit_remaining`, `rate_limit_reset`; none on an unlimited plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -35,10 +45,7 @@ pub struct RateLimit {
 impl RateLimit {
     /// `None` when the context has no complete set of figures (an unlimited plan).
     pub fn from_request(req: &Request) -> Option<Self> {
-        let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() else {
-            return None;
-        };
-        let fields = &ctx.authorizer.fields;
+        let fields = authorizer_fields(req)?;
         let text = |name: &str| match fields.get(name) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -65,10 +72,7 @@ impl Caller {
     /// Fails closed: a request without a complete, consistent authorizer context means the
     /// API was deployed without the authorizer in front of this route.
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() else {
-            return Err(ApiError::Unauthorized(UNWIRED));
-        };
-        let fields = &ctx.authorizer.fields;
+        let fields = authorizer_fields(req).ok_or(ApiError::Unauthorized(UNWIRED))?;
         let text = |name: &str| match fields.get(name) {
             Some(Value::String(s)) => Some(s.as_str()),
             _ => None,
@@ -100,11 +104,8 @@ impl Caller {
 
     /// Only the key's own id, for log lines (never fails, never the key).
     pub fn key_id_for_log(req: &Request) -> Option<String> {
-        match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(ctx)) => match ctx.authorizer.fields.get("key_id") {
-                Some(Value::String(s)) if KeyId::parse(s).is_ok() => Some(s.clone()),
-                _ => None,
-            },
+        match authorizer_fields(req)?.get("key_id") {
+            Some(Value::String(s)) if KeyId::parse(s).is_ok() => Some(s.clone()),
             _ => None,
         }
     }
