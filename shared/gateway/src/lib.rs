@@ -19,7 +19,8 @@ use keystore::signing::SigningStore;
 pub use clock::Clock;
 pub use config::{
     Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, DEFAULT_USAGE_KEY_BLOCKED,
-    DEFAULT_USAGE_KEY_UNLIMITED, UsageKeys, default_plans, is_loopback_url, parse_plans,
+    DEFAULT_USAGE_KEY_UNLIMITED, MAX_MAX_ACTIVE_KEYS, UsageKeys, default_plans, is_loopback_url,
+    parse_plans,
 };
 
 /// What a function keeps between invocations: its configuration, one store (one client, one

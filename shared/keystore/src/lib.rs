@@ -13,6 +13,8 @@ mod store;
 
 pub use aws_sdk_dynamodb::Client;
 pub use aws_sdk_dynamodb::types::AttributeValue;
+/// For the bench's bare baselines, which build the same requests without the store.
+pub use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 pub use cursor::Listing;
 pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};

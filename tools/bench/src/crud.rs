@@ -12,7 +12,10 @@ use crate::stats::{SAMPLES, interleave, percentile};
 pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
     let store = fresh_store(endpoint, "crud").await;
     let (_, caller) = seed(&store, "alice").await;
-    let state = state_for(store.clone());
+    // alice creates SAMPLES + WARMUP keys: more than the default active-key limit (SPEC §2),
+    // so the run raises it to the most the configuration accepts.
+    let mut state = state_for(store.clone());
+    state.config.max_active_keys_per_owner = gateway::MAX_MAX_ACTIVE_KEYS;
     let n = SAMPLES;
     let counter = AtomicUsize::new(0);
     let (mut bare, mut handler) = interleave(

@@ -57,8 +57,22 @@ pub fn ratio_row(
     max: f64,
 ) -> Row {
     let r = ratio(measured, baseline);
-    let text = format!("{:.0} µs vs {:.0} µs = {r:.2}×", us(measured), us(baseline));
-    row(figure, text, target, Some(r <= max))
+    row(
+        figure,
+        ratio_text(measured, baseline),
+        target,
+        Some(r <= max),
+    )
+}
+
+/// The same "M µs vs B µs = R×" with no target: a comparison shown for what it explains.
+pub fn info_ratio_row(figure: &str, measured: Duration, baseline: Duration) -> Row {
+    row(figure, ratio_text(measured, baseline), "-", None)
+}
+
+fn ratio_text(measured: Duration, baseline: Duration) -> String {
+    let r = ratio(measured, baseline);
+    format!("{:.0} µs vs {:.0} µs = {r:.2}×", us(measured), us(baseline))
 }
 
 pub fn print_header() {
