@@ -102,7 +102,8 @@ pub fn proxy_request(
             "accountId": "123456789012", "apiId": "abc123", "httpMethod": method, "path": resource,
             "requestId": "bench", "resourcePath": resource, "stage": "prod",
             "authorizer": {"owner_id": record.owner_id.as_str(), "key_id": record.id.as_str(),
-                           "scopes": record.scopes.to_spaced(), "admin": "false"}
+                           "scopes": record.scopes.to_spaced(),
+                           "admin": record.scopes.is_admin().to_string()}
         },
         "body": body, "isBase64Encoded": false
     });
