@@ -389,3 +389,130 @@ async fn the_unauthorized_error_reaches_lambda_as_exactly_unauthorized() {
         "no internals in the response"
     );
 }
+
+/// One authorizer binary, two front doors (SPEC §17): a payload-format-2.0 event from an HTTP
+/// API gets a simple response, the REST event a policy, from the same entry point.
+async fn answer(app: &App, event: &Event) -> serde_json::Value {
+    let answer = authorizer::answer_value(&app.state, event.0.clone())
+        .await
+        .expect("an answer, not an error");
+    serde_json::to_value(answer).expect("serializable")
+}
+
+#[tokio::test]
+async fn an_http_api_event_gets_a_simple_response_with_the_same_context() {
+    let app = App::new("authv2").await;
+    let (key, record) = app.seed_key("alice", &["*"]).await;
+    let allowed = answer(
+        &app,
+        &Event::fixture("authorizer-v2-x-api-key.json").with_key(&key),
+    )
+    .await;
+    assert_eq!(allowed["isAuthorized"], true, "{allowed}");
+    assert!(allowed.get("policyDocument").is_none(), "{allowed}");
+    let context = &allowed["context"];
+    assert_eq!(context["owner_id"], "alice");
+    assert_eq!(context["key_id"], record.id.as_str());
+    assert_eq!(context["scopes"], "*");
+    assert_eq!(context["admin"], false);
+    // The $default stage is served from the API's base URL: no stage in the issuer.
+    let signing = app
+        .state
+        .signer
+        .key(Timestamp::now())
+        .await
+        .expect("the signing key");
+    let jwks = assertion::Jwks {
+        keys: vec![signing.public_jwk()],
+    };
+    let token = context["assertion"].as_str().expect("an assertion");
+    let claims = assertion::verify(
+        token,
+        &jwks,
+        &app.state.config.assertion_audience,
+        Timestamp::now().epoch_secs(),
+    )
+    .expect("a valid assertion");
+    assert_eq!(
+        claims.iss,
+        "https://abc123defg.execute-api.us-east-1.amazonaws.com"
+    );
+
+    // The REST event, through the same entry point, still gets a policy.
+    let rest = answer(
+        &app,
+        &Event::fixture("authorizer-x-api-key.json").with_key(&key),
+    )
+    .await;
+    assert_eq!(rest["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert!(rest.get("isAuthorized").is_none());
+}
+
+#[tokio::test]
+async fn every_refusal_is_is_authorized_false_with_its_code_on_an_http_api() {
+    let app = App::new("authv2no").await;
+    let (key, record) = app.seed_key("alice", &["podcasts:read"]).await;
+    let event = |key: &str| Event::fixture("authorizer-v2-x-api-key.json").with_key(key);
+    let refused = |v: &serde_json::Value, code: &str| {
+        assert_eq!(
+            (
+                v["isAuthorized"].as_bool(),
+                v["context"]["error_code"].as_str()
+            ),
+            (Some(false), Some(code)),
+            "{v}"
+        );
+    };
+    // No key, garbage, an unknown key: refused with no lookup needed.
+    let mut none = event(&key);
+    none.0["headers"]
+        .as_object_mut()
+        .expect("headers")
+        .remove("x-api-key");
+    refused(&answer(&app, &none).await, "unauthorized");
+    refused(&answer(&app, &event("garbage")).await, "unauthorized");
+    refused(&answer(&app, &event(FIXTURE_KEY)).await, "unauthorized");
+    // A scope the key lacks: POST to the podcast API needs podcasts:write.
+    let mut post = event(&key);
+    post.0["requestContext"]["http"]["method"] = json!("POST");
+    refused(&answer(&app, &post).await, "insufficient_scope");
+    // Two values of one header arrive joined with a comma: one malformed key.
+    let mut twice = event(&key);
+    twice.0["headers"]["x-api-key"] = json!(format!("{key},{key}"));
+    refused(&answer(&app, &twice).await, "unauthorized");
+    // Revoked (by another of alice's keys): the very next request.
+    let (_, manager) = app.seed_key("alice", &["*"]).await;
+    let revoked = app
+        .call(&Event::revoke(record.id.as_str()).by(&manager))
+        .await;
+    assert_eq!(revoked.status, 200);
+    refused(&answer(&app, &event(&key)).await, "key_revoked");
+}
+
+#[tokio::test]
+async fn a_bearer_key_never_rides_to_the_backend_of_an_http_api() {
+    let app = App::new("authv2bearer").await;
+    let (key, _) = app.seed_key("alice", &["*"]).await;
+    // Authorization is reserved on HTTP APIs: it cannot be removed before the backend, so a
+    // key in it is refused on the backend's route...
+    let backend = answer(
+        &app,
+        &Event::fixture("authorizer-v2-bearer-backend.json").with_key(&key),
+    )
+    .await;
+    assert_eq!(backend["isAuthorized"], false, "{backend}");
+    // ...and accepted on podkeys' own routes, which keep it.
+    let me = answer(
+        &app,
+        &Event::fixture("authorizer-v2-me.json").with_key(&key),
+    )
+    .await;
+    assert_eq!(me["isAuthorized"], true, "{me}");
+    // The REST API overwrites Authorization before the backend: a bearer key is fine there.
+    let rest = answer(
+        &app,
+        &Event::fixture("authorizer-bearer.json").with_key(&key),
+    )
+    .await;
+    assert_eq!(rest["policyDocument"]["Statement"][0]["Effect"], "Allow");
+}

@@ -27,6 +27,74 @@ pub struct AuthorizerEvent {
     pub multi_value_query_string_parameters: Option<HashMap<String, Option<Vec<Option<String>>>>>,
     #[serde(default)]
     pub request_context: Option<EventContext>,
+    /// `2.0` on an HTTP API with payload format 2.0; absent (or `1.0`) on a REST API.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// HTTP API (2.0): `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`.
+    #[serde(default)]
+    pub route_arn: Option<String>,
+    /// HTTP API (2.0): the request's path as the client sent it.
+    #[serde(default)]
+    pub raw_path: Option<String>,
+    /// HTTP API (2.0): the route that matched, e.g. `ANY /{proxy+}`.
+    #[serde(default)]
+    pub route_key: Option<String>,
+}
+
+/// The HTTP API's route to the podcast backend (`infra/template.yaml`).
+pub const BACKEND_ROUTE_KEY: &str = "ANY /{proxy+}";
+
+impl AuthorizerEvent {
+    /// Whether API Gateway sent payload format 2.0 (an HTTP API), which is answered with a
+    /// simple response instead of a policy.
+    pub fn is_v2(&self) -> bool {
+        self.version.as_deref() == Some("2.0")
+    }
+
+    /// A 2.0 event in the terms the decision reads (`methodArn`, `httpMethod`, `path`): the
+    /// method ARN is the route ARN's `{api}/{stage}/` followed by the request's method and
+    /// path, so the requested path (not the route's pattern) decides scopes and feed paths,
+    /// as on a REST API. Headers and query parameters need nothing: 2.0 sends them as one
+    /// map each, duplicates joined with commas
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html>),
+    /// so a repeated key header reads as one malformed key and is refused.
+    pub fn from_v2(mut self) -> Self {
+        let http = self.request_context.as_ref().and_then(|c| c.http.as_ref());
+        let method = http.and_then(|h| h.method.clone());
+        let path = self
+            .raw_path
+            .clone()
+            .or_else(|| http.and_then(|h| h.path.clone()));
+        let base = self.route_arn.as_deref().and_then(|arn| {
+            let parsed = crate::policy::MethodArn::parse(arn)?;
+            Some(parsed.base.to_owned())
+        });
+        if let (Some(base), Some(method), Some(path)) = (base, &method, &path) {
+            if path.starts_with('/') {
+                self.method_arn = Some(format!("{base}{method}{path}"));
+            }
+        }
+        self.http_method = method;
+        self.path = path;
+        // The `$default` stage is served from the base of the API's URL
+        // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html):
+        // no stage in the issuer.
+        if let Some(context) = self.request_context.as_mut() {
+            if context.stage.as_deref() == Some("$default") {
+                context.stage = None;
+            }
+        }
+        self
+    }
+}
+
+/// HTTP API (2.0) `requestContext.http`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HttpDescription {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -39,6 +107,9 @@ pub struct EventContext {
     pub domain_name: Option<String>,
     #[serde(default)]
     pub stage: Option<String>,
+    /// HTTP API (2.0) only.
+    #[serde(default)]
+    pub http: Option<HttpDescription>,
 }
 
 /// What the headers say about the key.
@@ -75,6 +146,29 @@ pub fn presented_key(event: &AuthorizerEvent) -> Presented<'_> {
             .chain(multis)
             .filter_map(|(name, value)| key_in_header(name, value)),
     )
+}
+
+/// Whether `Authorization: Bearer …` carries a key (in either header map).
+pub fn key_in_authorization(event: &AuthorizerEvent) -> bool {
+    let singles = event
+        .headers
+        .iter()
+        .flatten()
+        .filter_map(|(name, value)| Some((name.as_str(), value.as_deref()?)));
+    let multis = event
+        .multi_value_headers
+        .iter()
+        .flatten()
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .flatten()
+                .flatten()
+                .map(move |v| (name.as_str(), v.as_str()))
+        });
+    singles.chain(multis).any(|(name, value)| {
+        name.eq_ignore_ascii_case("authorization") && key_in_header(name, value).is_some()
+    })
 }
 
 /// The same key any number of times is one key; two different ones conflict.

@@ -41,7 +41,8 @@ use outcome::{Code, message};
 use serde_json::{Value, json};
 
 pub use extract::{
-    AuthorizerEvent, EventContext, Presented, QUERY_KEY_PARAMETER, presented_key, query_key,
+    AuthorizerEvent, BACKEND_ROUTE_KEY, EventContext, Presented, QUERY_KEY_PARAMETER,
+    key_in_authorization, presented_key, query_key,
 };
 use policy::{Effect, MethodArn};
 
@@ -94,8 +95,87 @@ pub async fn handler(state: &State, event: Value) -> Result<Response, AuthError>
     authorize(state, &event).await
 }
 
+/// An HTTP API's answer with simple responses enabled (payload format 2.0): allowed or not,
+/// and a context the integrations read as `requestContext.authorizer.lambda` and parameter
+/// mappings as `$context.authorizer.{key}`
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleResponse {
+    pub is_authorized: bool,
+    pub context: Value,
+}
+
+/// What the one authorizer binary answers: a policy to a REST API, a simple response to an
+/// HTTP API.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Policy(Response),
+    Simple(SimpleResponse),
+}
+
+/// The decision for either front door, told apart by the event's `version` (SPEC §17).
+pub async fn answer(state: &State, event: AuthorizerEvent) -> Result<Answer, AuthError> {
+    if !event.is_v2() {
+        return authorize(state, &event).await.map(Answer::Policy);
+    }
+    let event = event.from_v2();
+    let (result, outcome) = authorize_logged(state, &event).await;
+    simple(result, outcome).map(Answer::Simple)
+}
+
+/// [`answer`] for callers holding a JSON value (the local gateway); anything that is not an
+/// authorizer event fails closed.
+pub async fn answer_value(state: &State, event: Value) -> Result<Answer, AuthError> {
+    let event: AuthorizerEvent = serde_json::from_value(event)
+        .map_err(|e| AuthError::Failed(format!("not a REQUEST authorizer event: {e}").into()))?;
+    answer(state, event).await
+}
+
+/// The REST decision as an HTTP API's simple response. HTTP APIs have no gateway responses
+/// and no usage plans, so every refusal (no or unknown key, revoked, expired, missing scope,
+/// over the plan's limit) is `isAuthorized: false`, with its `error_code` (and a limit's
+/// figures) in the context for the access log. A store failure stays an error: API Gateway
+/// answers 500 and nothing is allowed.
+pub fn simple(
+    result: Result<Response, AuthError>,
+    outcome: Outcome,
+) -> Result<SimpleResponse, AuthError> {
+    let refused = |mut context: Value, code: Code| {
+        if let Some(fields) = context.as_object_mut() {
+            fields.insert("error_code".into(), code.as_str().into());
+        } else {
+            context = json!({"error_code": code.as_str()});
+        }
+        SimpleResponse {
+            is_authorized: false,
+            context,
+        }
+    };
+    match (result, outcome) {
+        (Err(AuthError::Failed(e)), _) => Err(AuthError::Failed(e)),
+        (Err(AuthError::Unauthorized), _) => Ok(refused(json!({}), Code::Unauthorized)),
+        (Ok(r), Outcome::Allow) => Ok(SimpleResponse {
+            is_authorized: true,
+            context: r.context,
+        }),
+        (Ok(r), Outcome::Deny(code)) => Ok(refused(r.context, code)),
+        (Ok(r), Outcome::RateLimited) => Ok(refused(r.context, Code::RateLimitExceeded)),
+        // A policy with any other outcome is not expected; refuse rather than guess.
+        (Ok(r), _) => Ok(refused(r.context, Code::Forbidden)),
+    }
+}
+
 /// The decision for one request, and its log line.
 pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Response, AuthError> {
+    authorize_logged(state, event).await.0
+}
+
+async fn authorize_logged(
+    state: &State,
+    event: &AuthorizerEvent,
+) -> (Result<Response, AuthError>, Outcome) {
     let started = Instant::now();
     let (result, outcome, key_id) = decide(state, event, started).await;
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -117,7 +197,7 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
     };
     // The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
     if !gateway::metrics::enabled() {
-        return result;
+        return (result, outcome);
     }
     let mut line = match &result {
         Err(AuthError::Failed(cause)) => {
@@ -147,7 +227,7 @@ pub async fn authorize(state: &State, event: &AuthorizerEvent) -> Result<Respons
             if store_error { 1.0 } else { 0.0 },
         );
     line.write();
-    result
+    (result, outcome)
 }
 
 /// The decision, its outcome, and the key id once known (for the log).
@@ -184,6 +264,15 @@ async fn decide(
     let Ok(key) = ApiKey::parse(&state.config.key_prefix, text) else {
         return reject("malformed_key");
     };
+    // An HTTP API cannot remove `Authorization` on the way to the backend (a reserved header:
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-parameter-mapping.html),
+    // so there a key in it is refused on the backend's route: no key reaches the backend.
+    if event.is_v2()
+        && event.route_key.as_deref() == Some(BACKEND_ROUTE_KEY)
+        && key_in_authorization(event)
+    {
+        return reject("bearer_key_to_backend");
+    }
 
     // The signing key is read only when this container has none fresh, and a key whose plan
     // this container knows to be limited is counted (`meter`): both joined with the key
@@ -336,7 +425,7 @@ fn policy(effect: Effect, method_arn: &str) -> ApiGatewayCustomAuthorizerPolicy 
 }
 
 /// An answer for the key's owner with the one-statement policy; the caller adds the rest.
-fn answer(record: &KeyRecord, effect: Effect, method_arn: &str) -> Response {
+fn policy_answer(record: &KeyRecord, effect: Effect, method_arn: &str) -> Response {
     let mut response = Response::default();
     response.principal_id = Some(record.owner_id.to_string());
     response.policy_document = policy(effect, method_arn);
@@ -362,7 +451,7 @@ pub fn allow(
     granted: Granted<'_>,
     now: Timestamp,
 ) -> Response {
-    let mut response = answer(record, Effect::Allow, method_arn);
+    let mut response = policy_answer(record, Effect::Allow, method_arn);
     // API key source AUTHORIZER: every Allow names a usage plan's key, or API Gateway answers
     // 403 Forbidden (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html).
     response.usage_identifier_key = Some(granted.usage_key.to_owned());
@@ -403,7 +492,7 @@ pub fn rate_limited(
     figures: RateFigures,
     retry_after: u32,
 ) -> Response {
-    let mut response = answer(record, Effect::Allow, method_arn);
+    let mut response = policy_answer(record, Effect::Allow, method_arn);
     response.usage_identifier_key = Some(usage_keys.blocked.clone());
     response.context = json!({
         "key_id": record.id.as_str(),
@@ -424,7 +513,7 @@ pub fn rate_limited(
 
 /// Deny for exactly `method_arn`, with the reason for the gateway response's body.
 pub fn deny(record: &KeyRecord, method_arn: &str, code: Code, message: &str) -> Response {
-    let mut response = answer(record, Effect::Deny, method_arn);
+    let mut response = policy_answer(record, Effect::Deny, method_arn);
     response.context = json!({
         "error_code": code.as_str(),
         "error_message": message,

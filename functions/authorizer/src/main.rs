@@ -1,13 +1,18 @@
+// The decision future nests deeply (the SDK's calls inside `tokio::join!` inside `answer`).
+#![recursion_limit = "256"]
+
 use authorizer::AuthorizerEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
+// One binary for both front doors: a REST API's event gets a policy, an HTTP API's (payload
+// format 2.0) a simple response (`authorizer::answer`).
 // One event at a time: worker threads would only add start-up work (BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = &gateway::init().await?;
     run(service_fn(
         |event: LambdaEvent<AuthorizerEvent>| async move {
-            authorizer::authorize(state, &event.payload).await
+            authorizer::answer(state, event.payload).await
         },
     ))
     .await

@@ -77,7 +77,7 @@ async fn list(
 
 /// `<path?query>; rel="next"`, relative to the URL the client called: API Gateway's
 /// `requestContext.path` includes the stage or custom-domain base path, so the link works
-/// however the API is reached.
+/// however the API is reached. An HTTP API's `$default` stage adds no prefix.
 fn next_link(req: &Request, params: &ListParams, cursor: &str) -> String {
     let path = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.path.clone(),

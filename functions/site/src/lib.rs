@@ -99,6 +99,7 @@ impl Origin {
         };
         let host = header("host").unwrap_or("localhost");
         let path = req.raw_http_path();
+        // An HTTP API's `$default` stage has no prefix: its raw path is the whole path.
         let full = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV1(ctx)) => ctx.path.clone(),
             _ => None,
@@ -119,6 +120,7 @@ impl Origin {
 pub async fn handler(req: Request) -> Result<Response<Body>, Infallible> {
     let request_id = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
         _ => None,
     };
     let origin = Origin::of(&req);

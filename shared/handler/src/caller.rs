@@ -24,10 +24,13 @@ pub struct Caller {
 
 const UNWIRED: &str = "request was not authorized";
 
-/// `requestContext.authorizer`: the authorizer's context, as API Gateway passed it on.
+/// The authorizer's context, as API Gateway passed it on: `requestContext.authorizer` from a
+/// REST API, `requestContext.authorizer.lambda` from an HTTP API (payload format 2.0,
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html>).
 fn authorizer_fields(req: &Request) -> Option<&HashMap<String, Value>> {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.authorizer.fields),
+        Some(RequestContext::ApiGatewayV2(ctx)) => Some(&ctx.authorizer.as_ref()?.fields),
         _ => None,
     }
 }

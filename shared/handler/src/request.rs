@@ -14,19 +14,26 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// API Gateway's id for this request (what a client quotes in a support ticket), or else the
 /// Lambda invocation id.
 pub fn request_id(req: &Request) -> Option<String> {
-    if let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() {
-        if let Some(id) = &ctx.request_id {
-            return Some(id.clone());
-        }
-    }
-    req.lambda_context_ref().map(|c| c.request_id.clone())
+    let id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.as_ref(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.as_ref(),
+        _ => None,
+    };
+    id.cloned()
+        .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
 }
 
 /// The resource API Gateway matched (e.g. `/api/v1/auth/api-keys/{id}`): unlike the path,
-/// it carries no stage or base-path prefix.
+/// it carries no stage or base-path prefix. From an HTTP API, the path of the route key
+/// (`GET /api/v1/auth/api-keys/{id}`).
 pub fn resource(req: &Request) -> Option<&str> {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.resource_path.as_deref(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .route_key
+            .as_deref()
+            .and_then(|key| key.split_once(' '))
+            .map(|(_, path)| path),
         _ => None,
     }
 }

@@ -33,6 +33,19 @@ pub async fn authorize(invoker: &Invoker, logical_id: &str, event: Value) -> Dec
     }
 }
 
+/// Runs an HTTP API's authorizer (payload format 2.0, simple responses) on `event`: its
+/// answer, or why there is none (an error or an invalid answer, both a 500).
+pub async fn authorize_simple(
+    invoker: &Invoker,
+    logical_id: &str,
+    event: Value,
+) -> Result<crate::http_api::Simple, String> {
+    match invoker.authorizer(logical_id, event).await {
+        Ok(answer) => crate::http_api::parse_simple(&answer),
+        Err(Failure::Function(message) | Failure::Invoke(message)) => Err(message),
+    }
+}
+
 /// The authorizer's JSON answer as a decision.
 pub fn parse_policy(v: &Value) -> Result<Decision, String> {
     let statements = v["policyDocument"]["Statement"]

@@ -170,6 +170,129 @@ impl Incoming<'_> {
     }
 }
 
+/// The 2.0 events of an HTTP API: the REQUEST authorizer's
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>)
+/// and the Lambda integration's, with the authorizer's context in
+/// `requestContext.authorizer.lambda`
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html>).
+/// Header names are lowercased; "duplicate headers are combined with commas", as are
+/// duplicate query strings; cookies move to `cookies`. The `$default` stage adds no prefix
+/// to paths.
+impl Incoming<'_> {
+    /// `{api}/$default/{METHOD}{path}`: the authorizer reads only `{api}/{stage}/` from it.
+    pub fn route_arn(&self) -> String {
+        format!(
+            "arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/$default/{}{}",
+            self.method, self.path
+        )
+    }
+
+    pub fn authorizer_event_v2(&self, matched: &Matched<'_>) -> Value {
+        let mut event = self.common_event_v2(matched, None);
+        event.insert("type".into(), json!("REQUEST"));
+        event.insert("routeArn".into(), json!(self.route_arn()));
+        Value::Object(event)
+    }
+
+    /// `context` is the authorizer's, passed on as it answered it.
+    pub fn proxy_event_v2(&self, matched: &Matched<'_>, context: &Map<String, Value>) -> Value {
+        let mut event = self.common_event_v2(matched, Some(context));
+        let (body, base64) = match std::str::from_utf8(self.body) {
+            Ok("") => (Value::Null, false),
+            Ok(text) => (Value::String(text.to_owned()), false),
+            Err(_) => (Value::String(STANDARD.encode(self.body)), true),
+        };
+        event.insert("body".into(), body);
+        event.insert("isBase64Encoded".into(), json!(base64));
+        Value::Object(event)
+    }
+
+    fn common_event_v2(
+        &self,
+        matched: &Matched<'_>,
+        authorizer: Option<&Map<String, Value>>,
+    ) -> Map<String, Value> {
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        let mut cookies = Vec::new();
+        for (name, value) in self.headers {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            if name == "cookie" {
+                cookies.extend(value.split("; ").map(|c| json!(c)));
+                continue;
+            }
+            headers
+                .entry(name.as_str().to_owned())
+                .and_modify(|v| {
+                    v.push(',');
+                    v.push_str(&value);
+                })
+                .or_insert(value);
+        }
+        headers.insert("x-forwarded-proto".into(), "http".into());
+        let mut query: BTreeMap<String, String> = BTreeMap::new();
+        for pair in self.query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = decode_query(v);
+            query
+                .entry(decode_query(k))
+                .and_modify(|existing| {
+                    existing.push(',');
+                    existing.push_str(&v);
+                })
+                .or_insert(v);
+        }
+        let route_key = format!("{} {}", matched.operation.method, matched.resource.path);
+        let user_agent = headers.get("user-agent").cloned().unwrap_or_default();
+        let domain = headers
+            .get("host")
+            .filter(|h| !h.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "localhost".into());
+        let mut context = json!({
+            "accountId": ACCOUNT,
+            "apiId": API_ID,
+            "domainName": domain,
+            "domainPrefix": domain.split('.').next().unwrap_or_default(),
+            "http": {
+                "method": self.method,
+                "path": self.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": user_agent,
+            },
+            "requestId": self.request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "timeEpoch": epoch_millis(),
+        });
+        if let (Some(c), Some(authorizer)) = (context.as_object_mut(), authorizer) {
+            c.insert("authorizer".into(), json!({ "lambda": authorizer }));
+        }
+        let mut event = Map::new();
+        event.insert("version".into(), json!("2.0"));
+        event.insert("routeKey".into(), json!(route_key));
+        event.insert("rawPath".into(), json!(self.path));
+        event.insert("rawQueryString".into(), json!(self.query));
+        if !cookies.is_empty() {
+            event.insert("cookies".into(), Value::Array(cookies));
+        }
+        event.insert("headers".into(), json!(headers));
+        if !query.is_empty() {
+            event.insert("queryStringParameters".into(), json!(query));
+        }
+        if !matched.path_parameters.is_empty() {
+            let params: Map<String, Value> = matched
+                .path_parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            event.insert("pathParameters".into(), Value::Object(params));
+        }
+        event.insert("requestContext".into(), context);
+        event
+    }
+}
+
 /// A query string key or value as API Gateway hands it over: `+` is a space, `%XX` decoded.
 fn decode_query(s: &str) -> String {
     percent_decode_str(&s.replace('+', " "))

@@ -87,7 +87,7 @@ impl Invoker {
     /// Invokes the REQUEST authorizer with its event; the answer is its JSON response.
     pub async fn authorizer(&self, logical_id: &str, event: Value) -> Result<Value, Failure> {
         match &self.functions {
-            Functions::InProcess(state) => match authorizer::handler(state, event).await {
+            Functions::InProcess(state) => match authorizer::answer_value(state, event).await {
                 Ok(r) => serde_json::to_value(r).map_err(|e| Failure::Invoke(e.to_string())),
                 // Its message is what Lambda would report as `errorMessage`.
                 Err(e) => Err(Failure::Function(e.to_string())),
@@ -216,6 +216,13 @@ pub fn proxy_response(v: &Value) -> Result<Response, String> {
     for (name, value) in v["headers"].as_object().into_iter().flatten() {
         if let Some((n, val)) = header(name, value) {
             out.headers_mut().insert(n, val);
+        }
+    }
+    // Payload format 2.0: "each cookie becomes a set-cookie header"
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+    for cookie in v["cookies"].as_array().into_iter().flatten() {
+        if let Some((n, val)) = header("set-cookie", cookie) {
+            out.headers_mut().append(n, val);
         }
     }
     Ok(out)

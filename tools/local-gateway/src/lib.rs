@@ -15,6 +15,7 @@ pub mod authorize;
 pub mod catalogue;
 pub mod echo;
 pub mod events;
+pub mod http_api;
 pub mod invoke;
 pub mod policy;
 pub mod proxy;
@@ -43,11 +44,33 @@ use invoke::Invoker;
 use responses::{Kind, gateway_response};
 use routes::{Integration, Resource};
 
-/// API Gateway's payload limit for REST APIs
+/// API Gateway's payload limit, 10 MB for REST and HTTP APIs alike
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>).
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
+/// Which of the template's front doors this gateway is (SPEC §17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The REST API of `infra/openapi.yaml`: policies, usage plans, gateway responses.
+    Rest,
+    /// The HTTP API of `infra/template.yaml` (`HttpApiFrontDoor`): payload format 2.0,
+    /// simple responses, API Gateway's own error bodies.
+    Http,
+}
+
+impl std::str::FromStr for Api {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rest" => Ok(Api::Rest),
+            "http" => Ok(Api::Http),
+            other => Err(format!("--api {other:?}: rest or http")),
+        }
+    }
+}
+
 pub struct LocalGateway {
+    api: Api,
     resources: Vec<Resource>,
     /// The REQUEST authorizer's logical id.
     authorizer: String,
@@ -65,8 +88,22 @@ impl LocalGateway {
     /// `backend` is the podcast backend's base URL (`http://…`). Fails when the document or
     /// the template cannot be read, or names a function this gateway cannot run.
     pub fn new(functions: Functions, backend: &str) -> Result<Self, String> {
-        let resources = routes::from_openapi(routes::OPENAPI)?;
-        let authorizer = routes::authorizer_function(routes::OPENAPI)?;
+        Self::for_api(Api::Rest, functions, backend)
+    }
+
+    /// The gateway of one front door: the REST API's routes come from the OpenAPI document,
+    /// the HTTP API's from the template's `AWS::ApiGatewayV2::Route`s.
+    pub fn for_api(api: Api, functions: Functions, backend: &str) -> Result<Self, String> {
+        let (resources, authorizer) = match api {
+            Api::Rest => (
+                routes::from_openapi(routes::OPENAPI)?,
+                routes::authorizer_function(routes::OPENAPI)?,
+            ),
+            Api::Http => {
+                let http = http_api::from_template(catalogue::TEMPLATE)?;
+                (http.resources, http.authorizer)
+            }
+        };
         let needs_keys = resources
             .iter()
             .flat_map(|r| &r.operations)
@@ -95,6 +132,7 @@ impl LocalGateway {
             }
         }
         Ok(Self {
+            api,
             resources,
             authorizer,
             invoker,
@@ -141,11 +179,11 @@ impl LocalGateway {
         let request_id = format!("local-{:08x}-{n:06}", std::process::id());
         let (parts, body) = req.into_parts();
         let Ok(body) = to_bytes(body, MAX_PAYLOAD).await else {
-            return gateway_response(Kind::RequestTooLarge, &request_id, &Map::new());
+            return self.refusal(Kind::RequestTooLarge, &request_id, &Map::new());
         };
         let (method, path) = (parts.method.as_str(), parts.uri.path());
         let Some(matched) = routes::route(&self.resources, method, path) else {
-            return gateway_response(Kind::MissingAuthenticationToken, &request_id, &Map::new());
+            return self.refusal(Kind::MissingAuthenticationToken, &request_id, &Map::new());
         };
         let incoming = Incoming {
             method,
@@ -156,7 +194,17 @@ impl LocalGateway {
             request_id: &request_id,
         };
         let mut context = Map::new();
-        if matched.operation.authorized {
+        if matched.operation.authorized && self.api == Api::Http {
+            let event = incoming.authorizer_event_v2(&matched);
+            match authorize::authorize_simple(&self.invoker, &self.authorizer, event).await {
+                Ok(http_api::Simple::Authorized(c)) => context = c,
+                Ok(http_api::Simple::Refused(_)) => return http_api::forbidden(),
+                Err(why) => {
+                    tracing::error!(request_id, why, "authorizer failed");
+                    return http_api::internal_error();
+                }
+            }
+        } else if matched.operation.authorized {
             let event = incoming.authorizer_event(&matched);
             match authorize::authorize(&self.invoker, &self.authorizer, event).await {
                 Decision::Unauthorized => {
@@ -187,12 +235,15 @@ impl LocalGateway {
         }
         match &matched.operation.integration {
             Integration::Lambda(function) => {
-                let event = incoming.proxy_event(&matched, &context);
+                let event = match self.api {
+                    Api::Rest => incoming.proxy_event(&matched, &context),
+                    Api::Http => incoming.proxy_event_v2(&matched, &context),
+                };
                 match self.invoker.http_function(function, event).await {
                     Ok(resp) => resp,
                     Err(e) => {
                         tracing::error!(request_id, function, error = ?e, "integration failed");
-                        gateway_response(Kind::Default5xx, &request_id, &Map::new())
+                        self.refusal(Kind::Default5xx, &request_id, &Map::new())
                     }
                 }
             }
@@ -203,7 +254,7 @@ impl LocalGateway {
                     .find(|(k, _)| k == "proxy")
                     .map_or("", |(_, v)| v.as_str());
                 let client = &self.client;
-                proxy::forward(
+                let forwarded = proxy::forward(
                     client,
                     &self.backend,
                     &incoming,
@@ -211,13 +262,28 @@ impl LocalGateway {
                     mappings,
                     &context,
                 )
-                .await
+                .await;
+                forwarded.unwrap_or_else(|kind| self.refusal(kind, &request_id, &Map::new()))
             }
         }
     }
 }
 
 impl LocalGateway {
+    /// API Gateway's own answer of type `kind`: the template's gateway response on the REST
+    /// API; on the HTTP API, which has none, its fixed `{"message": …}` bodies.
+    fn refusal(&self, kind: Kind, request_id: &str, context: &Map<String, Value>) -> Response {
+        match (self.api, kind) {
+            (Api::Rest, _) => gateway_response(kind, request_id, context),
+            (Api::Http, Kind::MissingAuthenticationToken) => http_api::not_found(),
+            (Api::Http, Kind::RequestTooLarge) => http_api::error(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "Request Entity Too Large",
+            ),
+            (Api::Http, _) => http_api::internal_error(),
+        }
+    }
+
     /// The usage plan an Allow's `usageIdentifierKey` names, as API Gateway applies it: a key
     /// of no plan of this API is `INVALID_API_KEY` (403 Forbidden,
     /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html>),

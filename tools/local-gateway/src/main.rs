@@ -4,11 +4,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use local_gateway::{Functions, LocalGateway, echo};
+use local_gateway::{Api, Functions, LocalGateway, echo};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "API Gateway (REST) for podkeys on your machine")]
+#[command(
+    version,
+    about = "API Gateway (REST or HTTP API) for podkeys on your machine"
+)]
 struct Args {
     /// Address to serve on.
     #[arg(long, env = "PODKEYS_ADDR", default_value = "127.0.0.1")]
@@ -19,6 +22,10 @@ struct Args {
     /// watch`, e.g. http://127.0.0.1:9000) instead of in this process.
     #[arg(long)]
     lambda_endpoint: Option<String>,
+    /// Which front door of the template to serve: `rest` (the REST API of
+    /// infra/openapi.yaml) or `http` (the HTTP API, payload format 2.0).
+    #[arg(long, env = "PODKEYS_API", default_value = "rest")]
+    api: Api,
     /// The podcast backend; a built-in echo backend when absent.
     #[arg(long, env = "PODCAST_BACKEND_URL")]
     podcast_backend_url: Option<String>,
@@ -69,7 +76,7 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let gateway = match LocalGateway::new(functions, &backend) {
+    let gateway = match LocalGateway::for_api(args.api, functions, &backend) {
         Ok(g) => Arc::new(g),
         Err(e) => {
             eprintln!("local-gateway: {e}");
@@ -77,8 +84,8 @@ async fn main() -> ExitCode {
         }
     };
     eprintln!(
-        "local-gateway: serving on http://{}:{} (podcast backend {backend})",
-        args.addr, args.port
+        "local-gateway: serving the {:?} API on http://{}:{} (podcast backend {backend})",
+        args.api, args.addr, args.port
     );
     tokio::select! {
         () = gateway.serve(listener) => {}

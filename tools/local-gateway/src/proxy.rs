@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::events::Incoming;
 use crate::invoke::{HttpClient, INTEGRATION_TIMEOUT};
-use crate::responses::{Kind, context_string, gateway_response};
+use crate::responses::{Kind, context_string};
 
 /// One `integration.request.header.NAME` mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,15 +36,17 @@ pub enum Source {
     Authorizer(String),
     /// `method.request.header.NAME`.
     MethodHeader(HeaderName),
+    /// HTTP APIs' `remove:header.NAME`: the client's header is dropped, nothing replaces it.
+    Removed,
 }
 
 /// One `integration.request.querystring.NAME` mapping to a static value: whatever the client
 /// sent under that name is replaced by the value (the template uses it to keep feed keys,
-/// `?api_key=`, from the backend, SPEC §16).
+/// `?api_key=`, from the backend, SPEC §16). `None` is an HTTP API's `remove:querystring`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryMapping {
     pub name: String,
-    pub value: String,
+    pub value: Option<String>,
 }
 
 /// An integration's `requestParameters`.
@@ -75,7 +77,7 @@ pub fn mappings(parameters: &serde_yaml::Value) -> Result<Mappings, String> {
                 .ok_or_else(|| format!("requestParameters: {target}: only static values"))?;
             mappings.query.push(QueryMapping {
                 name: name.to_owned(),
-                value: value.to_owned(),
+                value: Some(value.to_owned()),
             });
             continue;
         }
@@ -117,11 +119,13 @@ pub fn integration_query(client: &str, mappings: &[QueryMapping]) -> String {
         .map(str::to_owned)
         .collect();
     for m in mappings {
-        pairs.push(format!(
-            "{}={}",
-            utf8_percent_encode(&m.name, UNRESERVED),
-            utf8_percent_encode(&m.value, UNRESERVED)
-        ));
+        if let Some(value) = &m.value {
+            pairs.push(format!(
+                "{}={}",
+                utf8_percent_encode(&m.name, UNRESERVED),
+                utf8_percent_encode(value, UNRESERVED)
+            ));
+        }
     }
     pairs.join("&")
 }
@@ -152,6 +156,7 @@ pub fn integration_headers(
                 .get(key)
                 .and_then(|v| HeaderValue::from_str(&context_string(v)).ok()),
             Source::MethodHeader(h) => client.get(h).cloned(),
+            Source::Removed => None,
         };
         if let Some(value) = value {
             out.insert(m.name.clone(), value);
@@ -195,7 +200,8 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
-/// Sends the request to the backend (`{backend}/{proxy}`) and its answer back.
+/// Sends the request to the backend (`{backend}/{proxy}`) and its answer back, or the
+/// gateway response type of the failure.
 pub async fn forward(
     client: &HttpClient,
     backend: &str,
@@ -203,7 +209,7 @@ pub async fn forward(
     proxy_path: &str,
     mappings: &Mappings,
     context: &Map<String, Value>,
-) -> Response {
+) -> Result<Response, Kind> {
     let mut uri = format!("{backend}/{}", encode_path(proxy_path));
     let query = integration_query(incoming.query, &mappings.query);
     if !query.is_empty() {
@@ -214,16 +220,15 @@ pub async fn forward(
         .method(incoming.method)
         .uri(&uri)
         .body(Full::new(incoming.body.clone()));
-    let mut req = match req {
-        Ok(r) => r,
-        Err(_) => return gateway_response(Kind::Default5xx, incoming.request_id, &Map::new()),
+    let Ok(mut req) = req else {
+        return Err(Kind::Default5xx);
     };
     *req.headers_mut() = integration_headers(incoming.headers, &mappings.headers, context);
     match tokio::time::timeout(INTEGRATION_TIMEOUT, client.request(req)).await {
-        Err(_) => gateway_response(Kind::IntegrationTimeout, incoming.request_id, &Map::new()),
+        Err(_) => Err(Kind::IntegrationTimeout),
         Ok(Err(e)) => {
             tracing::warn!(request_id = incoming.request_id, error = %e, "backend unreachable");
-            gateway_response(Kind::IntegrationFailure, incoming.request_id, &Map::new())
+            Err(Kind::IntegrationFailure)
         }
         Ok(Ok(resp)) => {
             let (parts, body) = resp.into_parts();
@@ -239,7 +244,7 @@ pub async fn forward(
                     out.headers_mut().append(name, value.clone());
                 }
             }
-            out
+            Ok(out)
         }
     }
 }

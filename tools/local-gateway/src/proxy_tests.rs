@@ -233,5 +233,17 @@ async fn an_unreachable_backend_is_an_integration_failure() {
         &context(),
     )
     .await;
-    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(resp.err(), Some(Kind::IntegrationFailure));
+}
+
+#[test]
+fn a_removed_query_parameter_is_dropped_and_not_replaced() {
+    let removed = [QueryMapping {
+        name: "api_key".into(),
+        value: None,
+    }];
+    assert_eq!(
+        integration_query("a=1&api_key=k&b=2&api%5Fkey=j", &removed),
+        "a=1&b=2"
+    );
 }
