@@ -198,3 +198,24 @@ async fn keys_listed_by_many_callers_never_show_a_plaintext_key() {
     }
     assert_eq!(app.call(&Event::me().by(&admin)).await.status, 200);
 }
+
+/// An HTTP API's payload-format-2.0 event (SPEC §17): the route from `routeKey`, the caller
+/// from `requestContext.authorizer.lambda`, the request id from `requestContext.requestId`.
+#[tokio::test]
+async fn the_functions_read_an_http_api_event_and_its_lambda_context() {
+    let app = App::new("mev2").await;
+    let (_, record) = app.seed_key("alice", &["podcasts:read"]).await;
+    let mut event = Event::fixture("me-v2.json");
+    let context = &mut event.0["requestContext"]["authorizer"]["lambda"];
+    context["owner_id"] = json!("alice");
+    context["key_id"] = json!(record.id.as_str());
+    let me = app.call(&event).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["owner_id"], "alice");
+    assert_eq!(me.body["key"]["id"], record.id.as_str());
+    assert_eq!(me.body["plan"], "free");
+    // The fixture as shipped names a key that does not exist: refused, with the 2.0 request id.
+    let unknown = app.call(&Event::fixture("me-v2.json")).await;
+    assert_eq!(unknown.status, 401, "{}", unknown.body);
+    assert_eq!(unknown.body["error"]["request_id"], "JKJaXmPLvHcESHC=");
+}
