@@ -126,8 +126,8 @@ fn every_log_group_has_the_retention_parameter_and_every_function_a_log_group() 
         .collect();
     assert_eq!(
         groups.len(),
-        Function::ALL.len() + 1,
-        "one per function and the access log"
+        Function::ALL.len() + 2,
+        "one per function and the access log of each front door (REST, HTTP API)"
     );
     for (id, g) in &groups {
         assert_eq!(
@@ -164,19 +164,29 @@ fn the_access_log_is_json_without_query_strings_or_headers() {
         setting["DestinationArn"],
         yaml("{Fn::GetAtt: [ApiAccessLogGroup, Arn]}")
     );
-    let format = setting["Format"].as_str().expect("a format");
-    let parsed: serde_json::Value = serde_json::from_str(format).expect("a JSON format");
-    assert!(parsed["requestId"].is_string() && parsed["status"].is_string());
-    for forbidden in [
-        "$context.path",
-        "querystring",
-        "$input",
-        "$method.request",
-        "header",
-        "$context.identity.apiKey",
-        "$context.authorizer.assertion",
-    ] {
-        assert!(!format.contains(forbidden), "{forbidden} in {format}");
+    // The HTTP API front door (SPEC §17) logs the same way.
+    let http = &t["Resources"]["HttpApiStage"]["Properties"]["AccessLogSettings"];
+    assert_eq!(
+        http["DestinationArn"],
+        yaml("{Fn::GetAtt: [HttpApiAccessLogGroup, Arn]}")
+    );
+    for format in [&setting["Format"], &http["Format"]] {
+        let format = format.as_str().expect("a format");
+        let parsed: serde_json::Value = serde_json::from_str(format).expect("a JSON format");
+        assert!(parsed["requestId"].is_string() && parsed["status"].is_string());
+        assert_eq!(parsed["errorCode"], "$context.authorizer.error_code");
+        for forbidden in [
+            "$context.path",
+            "$request",
+            "querystring",
+            "$input",
+            "$method.request",
+            "header",
+            "$context.identity.apiKey",
+            "$context.authorizer.assertion",
+        ] {
+            assert!(!format.contains(forbidden), "{forbidden} in {format}");
+        }
     }
     assert_eq!(api["TracingEnabled"], true);
 }
