@@ -69,7 +69,7 @@ async fn a_create_under_fault_writes_both_items_or_neither_and_answers_json() {
     };
     assert_eq!(create_key::handler(&state, create()).await.status(), 201);
     for fault in FAULTS {
-        let before = app.items().await;
+        let (before, audits_before) = (app.items().await, app.audits().await);
         proxy.set(fault);
         let started = Instant::now();
         let resp = create_key::handler(&state, create()).await;
@@ -87,6 +87,13 @@ async fn a_create_under_fault_writes_both_items_or_neither_and_answers_json() {
         // A lost response may hide a committed transaction, but never half of one.
         let delta = app.items().await - before;
         assert!(delta == 0 || delta == 2, "{fault:?}: {delta} items written");
+        // Its audit event (SPEC §11, one item for admins and one for alice) is in the same
+        // transaction: written with the key, or not at all.
+        let audited = app.audits().await - audits_before;
+        assert_eq!(
+            audited, delta,
+            "{fault:?}: {audited} audit items for {delta}"
+        );
         assert_eq!(
             create_key::handler(&state, create()).await.status(),
             201,

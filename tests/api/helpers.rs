@@ -89,7 +89,11 @@ impl App {
         };
         let (key, record) =
             KeyRecord::issue(&self.state.config.key_prefix, new, at).expect("os rng");
-        self.state.store.create(&record).await.expect("seed key");
+        self.state
+            .store
+            .create(&record, &keystore::Audit::system())
+            .await
+            .expect("seed key");
         self.remember(key.expose_secret());
         (key.expose_secret().to_owned(), record)
     }
@@ -137,6 +141,11 @@ impl App {
 
     pub async fn items(&self) -> usize {
         testkit::item_count(&self.state.store).await
+    }
+
+    /// Audit items in the table (SPEC §11: one per audience of each event).
+    pub async fn audits(&self) -> usize {
+        testkit::audit_count(&self.state.store).await
     }
 
     /// Calls the function that serves the event's route, as API Gateway would.
@@ -248,6 +257,15 @@ impl Event {
 
     pub fn rotate(id: &str, body: Option<&str>) -> Self {
         Self::fixture("rotate-key.json").path_id(id).body(body)
+    }
+
+    /// `PATCH /api/v1/auth/api-keys/{id}` with `body`.
+    pub fn patch(id: &str, body: &str) -> Self {
+        let mut e = Self::get(id);
+        e.0["httpMethod"] = json!("PATCH");
+        e.0["requestContext"]["httpMethod"] = json!("PATCH");
+        e.0["body"] = json!(body);
+        e
     }
 
     pub fn me() -> Self {

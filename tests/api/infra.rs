@@ -349,7 +349,11 @@ fn the_table_matches_the_keystore_schema() {
         .collect();
     assert_eq!(
         indexes,
-        BTreeSet::from([keystore::schema::BY_OWNER, keystore::schema::BY_CREATED])
+        BTreeSet::from([
+            keystore::schema::BY_OWNER,
+            keystore::schema::BY_CREATED,
+            keystore::audit::AUDIT_INDEX,
+        ])
     );
 }
 

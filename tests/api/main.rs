@@ -1,5 +1,6 @@
 //! The key-management API, handler by handler, against DynamoDB Local.
 
+mod audit;
 mod authorizer;
 mod bad_requests;
 mod browser;

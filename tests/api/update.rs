@@ -5,14 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{App, Event};
 
-fn patch(id: &str, body: &str) -> Event {
-    let mut e = Event::get(id);
-    e.0["httpMethod"] = json!("PATCH");
-    e.0["requestContext"]["httpMethod"] = json!("PATCH");
-    e.0["body"] = json!(body);
-    e
-}
-
 #[tokio::test]
 async fn owners_rename_and_narrow_admins_also_change_plans() {
     let app = App::new("update").await;
@@ -29,7 +21,7 @@ async fn owners_rename_and_narrow_admins_also_change_plans() {
 
     let renamed = app
         .call(
-            &patch(
+            &Event::patch(
                 &id,
                 r#"{"name":"old phone","description":null,"scopes":["podcasts:read"]}"#,
             )
@@ -44,11 +36,13 @@ async fn owners_rename_and_narrow_admins_also_change_plans() {
     let seen = app.call(&Event::get(&id).by(&ann)).await;
     assert_eq!(seen.body, renamed.body, "the change is stored");
 
-    let pro = app.call(&patch(&id, r#"{"plan":"pro"}"#).by(&admin)).await;
+    let pro = app
+        .call(&Event::patch(&id, r#"{"plan":"pro"}"#).by(&admin))
+        .await;
     assert_eq!((pro.status, &pro.body["plan"]), (200, &json!("pro")));
     // An admin may also widen.
     let wide = app
-        .call(&patch(&id, r#"{"scopes":["podcasts:read","podcasts:write"]}"#).by(&admin))
+        .call(&Event::patch(&id, r#"{"scopes":["podcasts:read","podcasts:write"]}"#).by(&admin))
         .await;
     assert_eq!(wide.status, 200, "{}", wide.text);
 }
@@ -84,7 +78,7 @@ async fn refused_changes_write_nothing() {
     ];
     let before = app.call(&Event::get(&id).by(&admin)).await.body;
     for (caller, body, status, code) in cases {
-        let r = app.call(&patch(&id, body).by(caller)).await;
+        let r = app.call(&Event::patch(&id, body).by(caller)).await;
         assert_eq!(
             (r.status, r.body["error"]["code"].as_str()),
             (status, Some(code)),
@@ -98,7 +92,9 @@ async fn refused_changes_write_nothing() {
     // A revoked key cannot be changed.
     let revoked = app.call(&Event::revoke(&id).by(&ann)).await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
-    let r = app.call(&patch(&id, r#"{"name":"again"}"#).by(&ann)).await;
+    let r = app
+        .call(&Event::patch(&id, r#"{"name":"again"}"#).by(&ann))
+        .await;
     assert_eq!(
         (r.status, r.body["error"]["code"].as_str()),
         (409, Some("key_not_active")),

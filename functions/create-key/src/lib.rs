@@ -12,7 +12,7 @@ use apikey::{
 use gateway::State;
 use gateway::routes::{self, Function};
 use handler::{ApiError, Caller};
-use keystore::{KeyRecord, NewKey, StoreError};
+use keystore::{Audit, KeyRecord, NewKey, StoreError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -38,7 +38,7 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let body: CreateBody = handler::json_body(&req)?
         .ok_or_else(|| ApiError::InvalidRequest("request body with a name is required".into()))?;
     let new = body.into_new_key(&caller, &state.config.plans, now)?;
-    create(state, new, now).await
+    create(state, new, now, &caller.audit(&req)).await
 }
 
 /// The request body of SPEC §3. Every field is checked and turned into a domain type before
@@ -137,7 +137,12 @@ fn created_body(
     handler::created_body(record, key, rotated_from, now).map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<Body>, ApiError> {
+async fn create(
+    state: &State,
+    new: NewKey,
+    now: Timestamp,
+    audit: &Audit,
+) -> Result<Response<Body>, ApiError> {
     let cap = state.config.max_active_keys_per_owner;
     if state.store.count_active(&new.owner_id, now, cap).await? >= cap {
         return Err(ApiError::KeyLimitReached(format!(
@@ -149,7 +154,7 @@ async fn create(state: &State, new: NewKey, now: Timestamp) -> Result<Response<B
     for _ in 0..CREATE_ATTEMPTS {
         let (key, record) =
             KeyRecord::issue(prefix, new.clone(), now).map_err(|e| ApiError::Internal(e.into()))?;
-        match state.store.create(&record).await {
+        match state.store.create(&record, audit).await {
             Ok(()) => {
                 let body = created_body(&record, key.expose_secret(), None, now)?;
                 return Ok(created(&record, &body));
@@ -215,7 +220,11 @@ async fn rotate(
     caller.may_mint_until(new.expires_at)?;
     let (key, record) = KeyRecord::issue(&state.config.key_prefix, new, now)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let rotation = state.store.rotate(&old, &record, grace.get(), now).await?;
+    let audit = caller.audit(req);
+    let rotation = state
+        .store
+        .rotate(&old, &record, grace.get(), now, &audit)
+        .await?;
     let body = created_body(&rotation.new, key.expose_secret(), Some(&rotation.old), now)?;
     Ok(created(&rotation.new, &body))
 }

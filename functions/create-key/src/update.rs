@@ -97,7 +97,10 @@ pub(crate) async fn update(
             ));
         }
     }
-    let updated = state.store.update(&record, &changes, now).await?;
+    let updated = state
+        .store
+        .update(&record, &changes, now, &caller.audit(req))
+        .await?;
     Ok(handler::json(
         StatusCode::OK,
         &KeyObject::new(&updated, now),

@@ -19,6 +19,10 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let id = handler::path_id(&req)?;
     let now = state.clock.now();
     // Idempotent: a second revoke returns the key with its first `revoked_at`.
-    let record = state.store.revoke(&id, &caller.access(), now).await?;
+    let audit = caller.audit(&req);
+    let record = state
+        .store
+        .revoke(&id, &caller.access(), now, &audit)
+        .await?;
     Ok(handler::json(StatusCode::OK, &KeyObject::new(&record, now)))
 }

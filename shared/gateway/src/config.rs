@@ -12,6 +12,8 @@ pub struct Config {
     pub table_name: String,
     pub key_prefix: KeyPrefix,
     pub retention: Duration,
+    /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, default 365, SPEC §11).
+    pub audit_retention: Duration,
     pub last_used_interval: Duration,
     /// The assertion signing keys' table (`SIGNING_TABLE_NAME`, default `<TABLE_NAME>-signing`).
     pub signing_table_name: String,
@@ -93,6 +95,8 @@ pub const DEFAULT_AUDIENCE: &str = "podcast-backend";
 pub const DEFAULT_PLANS: &str = r#"{"free":{"requests_per_minute":100,"requests_per_day":10000},"pro":{"requests_per_minute":1000},"unlimited":{}}"#;
 pub const DEFAULT_PLAN: &str = "free";
 pub const DEFAULT_MAX_ACTIVE_KEYS: usize = 100;
+/// Days audit events are kept unless `AUDIT_RETENTION_DAYS` says otherwise (SPEC §11).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 365;
 /// Above this the per-owner count would cost more than a page of reads per create.
 pub const MAX_MAX_ACTIVE_KEYS: usize = 10_000;
 
@@ -170,9 +174,19 @@ impl Config {
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| keystore::signing::default_signing_table(&table_name));
         let usage_keys = UsageKeys::from_lookup(&get)?;
+        let audit_days = number("AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS)?;
+        if audit_days == 0 {
+            return Err(ConfigError::Invalid(
+                "AUDIT_RETENTION_DAYS",
+                audit_days.to_string(),
+                "at least 1 day",
+            ));
+        }
+        let audit_retention = Duration::from_secs(audit_days.saturating_mul(86_400));
         Ok(Self {
             usage_keys,
             retention: Duration::from_secs(number("RETENTION_DAYS", 30)?.saturating_mul(86_400)),
+            audit_retention,
             last_used_interval: Duration::from_secs(number("LAST_USED_INTERVAL_SECS", 60)?),
             signing_table_name,
             assertion_audience: audience,
@@ -192,6 +206,7 @@ impl Config {
             table_name: table_name.to_owned(),
             key_prefix: KeyPrefix::default(),
             retention: Duration::from_secs(30 * 86_400),
+            audit_retention: Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
             last_used_interval: Duration::from_secs(60),
             signing_table_name: keystore::signing::default_signing_table(table_name),
             assertion_audience: DEFAULT_AUDIENCE.into(),
@@ -387,6 +402,14 @@ mod tests {
             (
                 &[("TABLE_NAME", "t"), ("RETENTION_DAYS", "x")],
                 "RETENTION_DAYS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("AUDIT_RETENTION_DAYS", "0")],
+                "AUDIT_RETENTION_DAYS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("AUDIT_RETENTION_DAYS", "a year")],
+                "AUDIT_RETENTION_DAYS",
             ),
             (
                 &[("TABLE_NAME", "t"), ("LAST_USED_INTERVAL_SECS", "-1")],

@@ -41,6 +41,7 @@ impl State {
     pub fn new(store: KeyStore, config: Config) -> Self {
         let store = store
             .with_retention(config.retention)
+            .with_audit_retention(config.audit_retention)
             .with_default_plan(config.plans.default_plan().clone());
         let signing = SigningStore::new(store.client().clone(), &config.signing_table_name);
         Self {

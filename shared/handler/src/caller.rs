@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use apikey::{KeyId, OwnerId, Scope, ScopeSet, Timestamp};
-use keystore::Access;
+use keystore::{Access, Actor, Audit};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
@@ -103,6 +103,30 @@ impl Caller {
             })
         })();
         parsed.ok_or(ApiError::Unauthorized(UNWIRED))
+    }
+
+    /// Who is making a change, and from where, for its audit event (SPEC §11): this key, the
+    /// request id, the client's address and user agent.
+    pub fn audit(&self, req: &Request) -> Audit {
+        let source_ip = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
+        let user_agent = req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect());
+        Audit {
+            actor: Actor::Key {
+                key_id: self.key_id.clone(),
+                owner_id: self.owner_id.clone(),
+            },
+            request_id: crate::request_id(req),
+            source_ip,
+            user_agent,
+        }
     }
 
     /// Only the key's own id, for log lines (never fails, never the key).

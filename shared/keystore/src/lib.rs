@@ -3,6 +3,7 @@
 //! SHA-256 of the key string; an `id#<key id>` item maps public ids to hashes so that id
 //! lookups are strongly consistent (no index in the way).
 
+pub mod audit;
 pub mod client;
 mod cursor;
 mod error;
@@ -11,6 +12,7 @@ pub mod schema;
 pub mod signing;
 mod store;
 
+pub use audit::{Action, Actor, Audit, AuditEvent};
 pub use aws_sdk_dynamodb::Client;
 pub use aws_sdk_dynamodb::types::AttributeValue;
 /// For the bench's bare baselines, which build the same requests without the store.
@@ -20,4 +22,7 @@ pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
 pub use store::CounterCells;
-pub use store::{Access, KeyChanges, KeyStore, MAX_PAGE, Page, Rotation, Tally, counter_pk};
+pub use store::{
+    Access, AuditPage, AuditQuery, KeyChanges, KeyStore, MAX_PAGE, Page, Rotation, Tally,
+    counter_pk,
+};

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 use aws_sdk_dynamodb::error::BuildError;
 
+use crate::audit::{AUDIT_INDEX, AUDIT_PART, AUDIT_SORT};
 use crate::error::{StoreError, classify};
 
 /// Partition key: the key's SHA-256 in hex for key items, `id#<key id>` for id items.
@@ -87,10 +88,14 @@ fn attr(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, Bu
 }
 
 fn index(name: &str, partition: &str) -> Result<GlobalSecondaryIndex, BuildError> {
+    index_on(name, partition, attr::CREATED_AT)
+}
+
+fn index_on(name: &str, partition: &str, sort: &str) -> Result<GlobalSecondaryIndex, BuildError> {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(partition, KeyType::Hash)?)
-        .key_schema(key(attr::CREATED_AT, KeyType::Range)?)
+        .key_schema(key(sort, KeyType::Range)?)
         .projection(
             Projection::builder()
                 .projection_type(ProjectionType::All)
@@ -103,7 +108,7 @@ fn unexpected(e: BuildError) -> StoreError {
     StoreError::Unexpected(e.into())
 }
 
-/// Creates the table (on-demand, encrypted, both indexes) and turns on TTL. Idempotent: an
+/// Creates the table (on-demand, encrypted, its three indexes) and turns on TTL. Idempotent: an
 /// existing table of that name is left as it is.
 pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation, StoreError> {
     let created = client
@@ -113,9 +118,14 @@ pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation,
         .attribute_definitions(attr("owner_id", ScalarAttributeType::S).map_err(unexpected)?)
         .attribute_definitions(attr("kind", ScalarAttributeType::S).map_err(unexpected)?)
         .attribute_definitions(attr("created_at", ScalarAttributeType::N).map_err(unexpected)?)
+        .attribute_definitions(attr(AUDIT_PART, ScalarAttributeType::S).map_err(unexpected)?)
+        .attribute_definitions(attr(AUDIT_SORT, ScalarAttributeType::S).map_err(unexpected)?)
         .key_schema(key(PK, KeyType::Hash).map_err(unexpected)?)
         .global_secondary_indexes(index(BY_OWNER, "owner_id").map_err(unexpected)?)
         .global_secondary_indexes(index(BY_CREATED, "kind").map_err(unexpected)?)
+        .global_secondary_indexes(
+            index_on(AUDIT_INDEX, AUDIT_PART, AUDIT_SORT).map_err(unexpected)?,
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .sse_specification(SseSpecification::builder().enabled(true).build())
         .send()

@@ -9,10 +9,12 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 
+use crate::audit::{Action, Audit, AuditEvent};
 use crate::error::{StoreError, classify};
 use crate::record::{Item, KeyRecord, hash_of_id_item, id_pk, n, s};
 use crate::schema::{PK, attr};
 
+mod audit;
 #[cfg(feature = "test-util")]
 mod bench;
 mod list;
@@ -21,6 +23,7 @@ mod revoke;
 mod rotate;
 mod update;
 
+pub use audit::{AuditPage, AuditQuery};
 pub use list::{MAX_PAGE, Page};
 pub use rate::{CounterCells, Tally, counter_pk};
 pub use update::KeyChanges;
@@ -54,18 +57,22 @@ pub struct KeyStore {
     client: Client,
     table: String,
     retention_secs: i64,
+    /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, SPEC §11).
+    audit_retention_secs: i64,
     /// The plan of keys whose item names none (written before plans existed).
     default_plan: Option<PlanName>,
 }
 
 impl KeyStore {
     pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+    pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
             retention_secs: Self::DEFAULT_RETENTION_DAYS * 86_400,
+            audit_retention_secs: Self::DEFAULT_AUDIT_RETENTION_DAYS * 86_400,
             default_plan: None,
         }
     }
@@ -91,6 +98,24 @@ impl KeyStore {
         self
     }
 
+    /// How long audit events stay before DynamoDB's TTL deletes them.
+    pub fn with_audit_retention(mut self, retention: Duration) -> Self {
+        self.audit_retention_secs = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// The transaction items of `events`, one per audience each.
+    pub(crate) fn audit_puts(
+        &self,
+        events: &[&AuditEvent],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut puts = Vec::new();
+        for event in events {
+            puts.extend(event.puts(&self.table, self.audit_retention_secs)?);
+        }
+        Ok(puts)
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -99,29 +124,26 @@ impl KeyStore {
         &self.client
     }
 
-    /// Writes the key item and its id item in one transaction. Either already existing (a
-    /// hash or id collision) fails the whole write with `Conflict`; nothing is overwritten.
-    pub async fn create(&self, record: &KeyRecord) -> Result<(), StoreError> {
-        self.client
+    /// Writes the key item, its id item and its `key.created` audit event in one
+    /// transaction. Either item already existing (a hash or id collision) fails the whole
+    /// write with `Conflict`; nothing is overwritten, and no event is left behind.
+    pub async fn create(&self, record: &KeyRecord, audit: &Audit) -> Result<(), StoreError> {
+        let event = AuditEvent::new(Action::Created, record, audit, record.created_at)?;
+        let mut tx = self
+            .client
             .transact_write_items()
             .transact_items(self.put_new(record.to_item(self.retention_secs))?)
-            .transact_items(self.put_new(record.to_id_item(self.retention_secs))?)
-            .send()
-            .await
-            .map_err(transaction_error)?;
+            .transact_items(self.put_new(record.to_id_item(self.retention_secs))?);
+        for put in self.audit_puts(&[&event])? {
+            tx = tx.transact_items(put);
+        }
+        tx.send().await.map_err(transaction_error)?;
         Ok(())
     }
 
     /// A transaction item that writes `item` only if nothing has its key yet.
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .map_err(|e| StoreError::Unexpected(e.into()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        put_if_new(&self.table, item)
     }
 
     /// The key with this hash: one strongly consistent read, so a revocation is seen at once.
@@ -195,6 +217,18 @@ impl KeyStore {
             Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// A transaction item that writes `item` into `table` only if nothing has its key yet.
+pub(crate) fn put_if_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(|e| StoreError::Unexpected(e.into()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// A cancelled transaction: a failed condition is `Conflict`; a clash with a concurrent

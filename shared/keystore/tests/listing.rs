@@ -2,6 +2,7 @@
 //! counting an owner's active keys stops at the cap. Tables are bulk-loaded
 //! (`load_for_bench`) so that thousands of keys take seconds, not minutes.
 
+use keystore::Audit;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -259,16 +260,19 @@ async fn counting_active_keys_leaves_out_revoked_expired_and_other_owners_keys()
         issue("alice", 6, None),
     ];
     for r in &alice {
-        store.create(r).await.expect("create");
+        store.create(r, &SYSTEM).await.expect("create");
     }
     for r in &alice[5..] {
         store
-            .revoke(&r.id, &Access::Admin, T0.plus_secs(20))
+            .revoke(&r.id, &Access::Admin, T0.plus_secs(20), &SYSTEM)
             .await
             .expect("revoke");
     }
     for i in 0..4 {
-        store.create(&issue("bob", i, None)).await.expect("create");
+        store
+            .create(&issue("bob", i, None), &SYSTEM)
+            .await
+            .expect("create");
     }
     testkit::settle(&store).await;
 
@@ -336,3 +340,6 @@ async fn counting_active_keys_reads_page_after_page_and_stops_once_the_cap_is_re
         .expect("count");
     assert_eq!(at_cap, 1_800);
 }
+
+/// Changes made by the tests themselves.
+static SYSTEM: std::sync::LazyLock<Audit> = std::sync::LazyLock::new(Audit::system);

@@ -1,5 +1,6 @@
 //! The key store against the real DynamoDB Local: one fresh table per test.
 
+use keystore::Audit;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ fn new_key(who: &str, name: &str) -> NewKey {
 
 async fn issue(store: &KeyStore, new: NewKey, at: Timestamp) -> (ApiKey, KeyRecord) {
     let (key, record) = KeyRecord::issue(&KeyPrefix::default(), new, at).expect("os rng");
-    store.create(&record).await.expect("create");
+    store.create(&record, &SYSTEM).await.expect("create");
     (key, record)
 }
 
@@ -101,7 +102,7 @@ async fn creating_over_an_existing_hash_or_id_is_a_conflict_and_overwrites_nothi
         .1;
     same_hash.hash = original.hash;
     assert!(matches!(
-        store.create(&same_hash).await,
+        store.create(&same_hash, &SYSTEM).await,
         Err(StoreError::Conflict)
     ));
 
@@ -110,7 +111,7 @@ async fn creating_over_an_existing_hash_or_id_is_a_conflict_and_overwrites_nothi
         .1;
     same_id.id = original.id.clone();
     assert!(matches!(
-        store.create(&same_id).await,
+        store.create(&same_id, &SYSTEM).await,
         Err(StoreError::Conflict)
     ));
 
@@ -196,7 +197,7 @@ async fn listings_filter_by_status_and_fill_pages_while_the_matches_lie_within_t
             1 => expired.insert(r.id),
             _ => {
                 store
-                    .revoke(&r.id, &Access::Admin, now)
+                    .revoke(&r.id, &Access::Admin, now, &SYSTEM)
                     .await
                     .expect("revoke");
                 revoked.insert(r.id)
@@ -282,13 +283,13 @@ async fn revoking_is_idempotent_and_keeps_the_first_revocation_time() {
     let (key, r) = issue(&store, new_key("alice", "k"), T0).await;
     let access = Access::Owner(owner("alice"));
     let first = store
-        .revoke(&r.id, &access, T0.plus_secs(10))
+        .revoke(&r.id, &access, T0.plus_secs(10), &SYSTEM)
         .await
         .expect("revoke");
     assert_eq!(first.revoked_at, Some(T0.plus_secs(10)));
     assert_eq!(first.status(T0.plus_secs(11)), KeyStatus::Revoked);
     let again = store
-        .revoke(&r.id, &access, T0.plus_secs(99))
+        .revoke(&r.id, &access, T0.plus_secs(99), &SYSTEM)
         .await
         .expect("revoke");
     assert_eq!(again, first);
@@ -307,11 +308,18 @@ async fn revocation_schedules_both_items_for_purging_after_the_retention_period(
         .with_retention(Duration::from_secs(3_600));
     let (_, r) = issue(&store, new_key("alice", "k"), T0).await;
     store
-        .revoke(&r.id, &Access::Admin, T0.plus_secs(10))
+        .revoke(&r.id, &Access::Admin, T0.plus_secs(10), &SYSTEM)
         .await
         .expect("revoke");
     let purge = format!("N(\"{}\")", T0.plus_secs(3_610).epoch_secs());
-    let items = store.raw_items().await.expect("scan");
+    // The key and its id item; audit events keep their own retention (SPEC §11).
+    let items: Vec<_> = store
+        .raw_items()
+        .await
+        .expect("scan")
+        .into_iter()
+        .filter(|item| !item.iter().any(|(k, v)| k == "pk" && v.contains("audit#")))
+        .collect();
     assert_eq!(items.len(), 2);
     for item in items {
         assert!(
@@ -327,13 +335,13 @@ async fn only_the_owner_or_an_admin_can_revoke_and_others_see_not_found() {
     let (_, r) = issue(&store, new_key("alice", "k"), T0).await;
     let bob = Access::Owner(owner("bob"));
     assert!(matches!(
-        store.revoke(&r.id, &bob, T0).await,
+        store.revoke(&r.id, &bob, T0, &SYSTEM).await,
         Err(StoreError::NotFound)
     ));
     let untouched = store.get_by_id(&r.id).await.expect("get").expect("exists");
     assert_eq!(untouched.revoked_at, None);
     let by_admin = store
-        .revoke(&r.id, &Access::Admin, T0)
+        .revoke(&r.id, &Access::Admin, T0, &SYSTEM)
         .await
         .expect("admin revokes");
     assert_eq!(by_admin.revoked_at, Some(T0));
@@ -344,7 +352,7 @@ async fn revoking_an_unknown_id_is_not_found_and_writes_nothing() {
     let store = fresh_store("revoke404").await;
     let id = KeyId::generate().expect("os rng");
     assert!(matches!(
-        store.revoke(&id, &Access::Admin, T0).await,
+        store.revoke(&id, &Access::Admin, T0, &SYSTEM).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(item_count(&store).await, 0);
@@ -394,7 +402,7 @@ async fn last_used_is_written_once_per_interval_and_never_creates_or_revives_ite
     );
 
     store
-        .revoke(&r.id, &Access::Admin, T0.plus_secs(100))
+        .revoke(&r.id, &Access::Admin, T0.plus_secs(100), &SYSTEM)
         .await
         .expect("revoke");
     assert!(
@@ -442,7 +450,12 @@ async fn ten_concurrent_revocations_all_succeed_with_one_revocation_time() {
             let (store, id) = (store.clone(), r.id.clone());
             tokio::spawn(async move {
                 store
-                    .revoke(&id, &Access::Owner(owner("alice")), T0.plus_secs(i))
+                    .revoke(
+                        &id,
+                        &Access::Owner(owner("alice")),
+                        T0.plus_secs(i),
+                        &SYSTEM,
+                    )
                     .await
             })
         })
@@ -524,3 +537,6 @@ async fn a_dynamodb_that_never_answers_times_out_within_the_bound() {
         started.elapsed()
     );
 }
+
+/// Changes made by the tests themselves.
+static SYSTEM: std::sync::LazyLock<Audit> = std::sync::LazyLock::new(Audit::system);

@@ -67,10 +67,11 @@ pub async fn fresh_store(label: &str) -> KeyStore {
 
 /// Number of items (key items and id items) in the store's table. Rate counters
 /// (`rate#…`, SPEC §10) are metering every counted request writes, not what a request
-/// stored: they are left out here and counted by [`counter_count`].
+/// stored, and audit events (`audit#…`, SPEC §11) are the record of a change, not the
+/// change: both are left out here and counted by [`counter_count`] and [`audit_count`].
 pub async fn item_count(store: &KeyStore) -> usize {
-    let (counters, total) = counted(store).await;
-    total - counters
+    let (counters, audits, total) = counted(store).await;
+    total - counters - audits
 }
 
 /// Number of rate-counter items in the store's table.
@@ -78,19 +79,29 @@ pub async fn counter_count(store: &KeyStore) -> usize {
     counted(store).await.0
 }
 
-async fn counted(store: &KeyStore) -> (usize, usize) {
-    let counter = format!("{:?}", keystore::AttributeValue::S("rate#".into()));
-    let counter = counter.trim_end_matches(['"', ')']);
+/// Number of audit items in the store's table (one per audience of each event).
+pub async fn audit_count(store: &KeyStore) -> usize {
+    counted(store).await.1
+}
+
+async fn counted(store: &KeyStore) -> (usize, usize, usize) {
+    let prefix = |p: &str| {
+        let text = format!("{:?}", keystore::AttributeValue::S(p.into()));
+        text.trim_end_matches(['"', ')']).to_owned()
+    };
+    let (counter, audit) = (prefix("rate#"), prefix("audit#"));
     match store.raw_items().await {
         Ok(items) => {
-            let counters = items
-                .iter()
-                .filter(|item| {
-                    item.iter()
-                        .any(|(k, v)| k == keystore::schema::PK && v.starts_with(counter))
-                })
-                .count();
-            (counters, items.len())
+            let starting = |p: &str| {
+                items
+                    .iter()
+                    .filter(|item| {
+                        item.iter()
+                            .any(|(k, v)| k == keystore::schema::PK && v.starts_with(p))
+                    })
+                    .count()
+            };
+            (starting(&counter), starting(&audit), items.len())
         }
         Err(e) => panic!("scanning {}: {e:?}", store.table()),
     }

@@ -92,7 +92,7 @@ pub(crate) async fn create(
     }
     let (key, record) = KeyRecord::issue(prefix, new, now).map_err(|e| e.to_string())?;
     store
-        .create(&record)
+        .create(&record, &keystore::Audit::cli())
         .await
         .map_err(|e| explain(store.table(), e))?;
     if json {
@@ -173,7 +173,7 @@ pub(crate) async fn update(store: &KeyStore, args: UpdateArgs, json: bool) -> Ou
         .filter(|r| Access::Admin.permits(r))
         .ok_or_else(|| format!("no key with id {id}"))?;
     let updated = store
-        .update(&record, &changes, now)
+        .update(&record, &changes, now, &keystore::Audit::cli())
         .await
         .map_err(not_found)?;
     if json {

@@ -220,7 +220,7 @@ async fn revoke(store: &KeyStore, id: &str, json: bool) -> Outcome {
     let id = KeyId::parse(id).map_err(|_| usage(format!("{id:?} is not a key id (key_…)")))?;
     let now = Timestamp::now();
     let record = store
-        .revoke(&id, &Access::Admin, now)
+        .revoke(&id, &Access::Admin, now, &keystore::Audit::cli())
         .await
         .map_err(|e| match e {
             StoreError::NotFound => format!("no key with id {id}"),
@@ -304,7 +304,7 @@ async fn rotate(
         new: record,
         old: ended,
     } = store
-        .rotate(&old, &record, grace.get(), now)
+        .rotate(&old, &record, grace.get(), now, &keystore::Audit::cli())
         .await
         .map_err(|e| match e {
             StoreError::NotActive => {

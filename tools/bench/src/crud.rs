@@ -21,7 +21,10 @@ pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
         new.scopes = ScopeSet::parse_spaced("* admin").expect("admin scopes");
         let (_, record) =
             KeyRecord::issue(&KeyPrefix::default(), new, Timestamp::now()).expect("os rng");
-        store.create(&record).await.expect("seed");
+        store
+            .create(&record, &keystore::Audit::system())
+            .await
+            .expect("seed");
         record
     };
     let state = state_for(store.clone());
@@ -44,7 +47,10 @@ pub async fn create_and_list(endpoint: &str, rows: &mut Vec<Row>) {
                     .await
                     .expect("Query");
                 assert!(held < cap, "under the limit");
-                store.create(&record).await.expect("transaction");
+                store
+                    .create(&record, &keystore::Audit::system())
+                    .await
+                    .expect("transaction");
             }
         },
         || {

@@ -58,7 +58,10 @@ pub async fn seed(store: &KeyStore, owner: &str) -> (ApiKey, KeyRecord) {
     let (key, record) =
         KeyRecord::issue(&KeyPrefix::default(), new_key(owner, 0), Timestamp::now())
             .expect("os rng");
-    store.create(&record).await.expect("seed");
+    store
+        .create(&record, &keystore::Audit::system())
+        .await
+        .expect("seed");
     (key, record)
 }
 

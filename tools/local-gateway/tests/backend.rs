@@ -33,7 +33,11 @@ async fn stack(label: &str, scopes: &[&str]) -> Stack {
     };
     let (key, record) =
         KeyRecord::issue(&state.config.key_prefix, new, Timestamp::now()).expect("os rng");
-    state.store.create(&record).await.expect("seed key");
+    state
+        .store
+        .create(&record, &keystore::Audit::system())
+        .await
+        .expect("seed key");
 
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use apikey::{KeyHash, KeyId, Timestamp};
+use apikey::{KeyId, Timestamp};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::{Access, KeyStore, transaction_error};
+use crate::audit::{Action, Audit, AuditEvent};
 use crate::error::StoreError;
 use crate::record::{KeyRecord, id_pk, n, s};
 use crate::schema::{PK, PURGE_AT};
@@ -15,45 +16,58 @@ const REVOKE_ATTEMPTS: u32 = 5;
 
 impl KeyStore {
     /// Revokes a key at `now` and returns it. Idempotent: revoking a revoked key returns it
-    /// unchanged (same `revoked_at`), whoever wins a race. A key that does not exist or that
-    /// `access` may not touch is `NotFound`, so ids of other owners' keys reveal nothing.
+    /// unchanged (same `revoked_at`, no second audit event), whoever wins a race. A key that
+    /// does not exist or that `access` may not touch is `NotFound`, so ids of other owners'
+    /// keys reveal nothing. The `key.revoked` event is written in the same transaction.
     pub async fn revoke(
         &self,
         id: &KeyId,
         access: &Access,
         now: Timestamp,
+        audit: &Audit,
     ) -> Result<KeyRecord, StoreError> {
         let hash = self.hash_of(id).await?.ok_or(StoreError::NotFound)?;
         for attempt in 1..=REVOKE_ATTEMPTS {
-            match self.revoke_transaction(&hash, id, access, now).await {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e @ StoreError::Throttled(_)) if attempt == REVOKE_ATTEMPTS => return Err(e),
-                // A concurrent transaction on the same key (another revoke): look, then retry.
-                Err(StoreError::Throttled(_)) => {}
-                Err(e) => return Err(e),
+            let record = match self.get_by_hash(&hash).await? {
+                Some(record) if access.permits(&record) => record,
+                _ => return Err(StoreError::NotFound),
+            };
+            if record.revoked_at.is_some() {
+                return Ok(record);
             }
-            match self.get_by_hash(&hash).await? {
-                Some(record) if access.permits(&record) && record.revoked_at.is_some() => {
-                    return Ok(record);
-                }
-                Some(record) if access.permits(&record) => {
+            match self
+                .revoke_transaction(&record, id, access, now, audit)
+                .await
+            {
+                Ok(revoked) => return Ok(revoked),
+                // Changed since it was read (another revoke won): look again.
+                Err(StoreError::Conflict) => {}
+                Err(e @ StoreError::Throttled(_)) if attempt == REVOKE_ATTEMPTS => return Err(e),
+                // A concurrent transaction on the same key: wait a little, look again.
+                Err(StoreError::Throttled(_)) => {
                     tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
                 }
-                _ => return Err(StoreError::NotFound),
+                Err(e) => return Err(e),
             }
         }
         Err(StoreError::Conflict)
     }
 
-    /// Sets `revoked_at` and the TTL on the key and its id item, atomically, only if the key
-    /// exists, is not revoked yet and belongs to the caller.
+    /// Sets `revoked_at` and the TTL on the key and its id item and writes the `key.revoked`
+    /// event, atomically, only if the key exists, is not revoked yet and belongs to the
+    /// caller. The key as revoked.
     async fn revoke_transaction(
         &self,
-        hash: &KeyHash,
+        record: &KeyRecord,
         id: &KeyId,
         access: &Access,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+        audit: &Audit,
+    ) -> Result<KeyRecord, StoreError> {
+        let hash = &record.hash;
+        let mut revoked = record.clone();
+        revoked.revoked_at = Some(now);
+        let event = AuditEvent::new(Action::Revoked, &revoked, audit, now)?;
         let purge = n(now.plus_secs(self.retention_secs));
         let mut condition = "attribute_exists(#pk) AND attribute_not_exists(revoked_at)".to_owned();
         let mut key_update = Update::builder()
@@ -82,13 +96,15 @@ impl KeyStore {
             .expression_attribute_values(":purge", purge)
             .build()
             .map_err(|e| StoreError::Unexpected(e.into()))?;
-        self.client
+        let mut tx = self
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(key_update).build())
-            .transact_items(TransactWriteItem::builder().update(id_update).build())
-            .send()
-            .await
-            .map_err(transaction_error)?;
-        Ok(())
+            .transact_items(TransactWriteItem::builder().update(id_update).build());
+        for put in self.audit_puts(&[&event])? {
+            tx = tx.transact_items(put);
+        }
+        tx.send().await.map_err(transaction_error)?;
+        Ok(revoked)
     }
 }

@@ -4,6 +4,7 @@ use apikey::{KeyStatus, Timestamp};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::{KeyStore, Rotation, transaction_error};
+use crate::audit::{Action, Audit, AuditEvent, event_id};
 use crate::error::StoreError;
 use crate::record::{KeyRecord, id_pk, n, s};
 use crate::schema::{PK, PURGE_AT, attr};
@@ -13,13 +14,15 @@ impl KeyStore {
     /// ends the old one `grace_secs` from `now` (never later than it already ended; 0 revokes
     /// it now), marking both with each other's id. Conditional on `old` still being active and
     /// never rotated, so of concurrent rotations exactly one wins. Returns both keys as they
-    /// now stand.
+    /// now stand. The transaction also writes `key.rotated` (the old key) and `key.created`
+    /// (the new one), sharing one `correlation_id` (SPEC §11).
     pub async fn rotate(
         &self,
         old: &KeyRecord,
         new: &KeyRecord,
         grace_secs: i64,
         now: Timestamp,
+        audit: &Audit,
     ) -> Result<Rotation, StoreError> {
         let mut ended = old.clone();
         ended.rotated_to = Some(new.id.clone());
@@ -68,16 +71,22 @@ impl KeyStore {
             .expression_attribute_values(":purge", n(purge))
             .build()
             .map_err(|e| StoreError::Unexpected(e.into()))?;
-        let written = self
+        let correlation = Some(event_id()?);
+        let mut rotated = AuditEvent::new(Action::Rotated, &ended, audit, now)?;
+        rotated.correlation_id.clone_from(&correlation);
+        let mut created = AuditEvent::new(Action::Created, &new, audit, now)?;
+        created.correlation_id = correlation;
+        let mut tx = self
             .client
             .transact_write_items()
             .transact_items(self.put_new(new.to_item(self.retention_secs))?)
             .transact_items(self.put_new(new.to_id_item(self.retention_secs))?)
             .transact_items(TransactWriteItem::builder().update(end_old).build())
-            .transact_items(TransactWriteItem::builder().update(end_old_id).build())
-            .send()
-            .await
-            .map_err(transaction_error);
+            .transact_items(TransactWriteItem::builder().update(end_old_id).build());
+        for put in self.audit_puts(&[&rotated, &created])? {
+            tx = tx.transact_items(put);
+        }
+        let written = tx.send().await.map_err(transaction_error);
         match written {
             Ok(_) => Ok(Rotation { new, old: ended }),
             // Someone else changed the old key first: say what it is now.
