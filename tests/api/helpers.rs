@@ -251,6 +251,17 @@ impl Event {
         Self::fixture("get-key.json").path_id(id)
     }
 
+    /// `GET /api/v1/auth/audit-log` with `query` (SPEC §11).
+    pub fn audit_log(query: &[(&str, &str)]) -> Self {
+        let mut e = Self::list(query);
+        let route = gateway::routes::AUDIT_LOG;
+        e.0["resource"] = json!(route);
+        e.0["path"] = json!(route);
+        e.0["requestContext"]["resourcePath"] = json!(route);
+        e.0["requestContext"]["path"] = json!(format!("/prod{route}"));
+        e
+    }
+
     pub fn revoke(id: &str) -> Self {
         Self::fixture("revoke-key.json").path_id(id)
     }

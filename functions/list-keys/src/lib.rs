@@ -1,5 +1,6 @@
-//! `GET /api/v1/auth/api-keys` (a page of keys), `GET /api/v1/auth/api-keys/{id}` (one key)
-//! and `GET /api/v1/auth/me` (the calling key). Users see their own keys; admins see all.
+//! `GET /api/v1/auth/api-keys` (a page of keys), `GET /api/v1/auth/api-keys/{id}` (one key),
+//! `GET /api/v1/auth/me` (the calling key) and `GET /api/v1/auth/audit-log` (`audit`). Users
+//! see their own keys and events; admins see all.
 //! Also the public `GET /.well-known/jwks.json`: the keys that verify the assertion.
 
 use apikey::{Scope, Timestamp};
@@ -11,6 +12,8 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+
+mod audit;
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     handler::serve(req, |req| route(state, req)).await
@@ -25,6 +28,10 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
     let now = state.clock.now();
     match route.resource {
         routes::ME => me(state, &caller, RateLimit::from_request(&req), now).await,
+        routes::AUDIT_LOG => {
+            caller.require(Scope::KeysRead)?;
+            audit::audit_log(state, &req, &caller).await
+        }
         routes::KEY => {
             caller.require(Scope::KeysRead)?;
             get(state, &req, &caller, now).await
@@ -67,7 +74,17 @@ async fn list(
     let objects: Vec<KeyObject<'_>> = page.keys.iter().map(|k| KeyObject::new(k, now)).collect();
     let mut response = handler::json(StatusCode::OK, &objects);
     if let Some(cursor) = &page.next_cursor {
-        let link = next_link(req, &params, cursor);
+        let mut pairs = vec![
+            ("limit", params.limit.to_string()),
+            ("cursor", cursor.clone()),
+        ];
+        if let Some(status) = params.status {
+            pairs.push(("status", status.to_string()));
+        }
+        if let Some(owner) = &params.owner_id {
+            pairs.push(("owner_id", owner.as_str().to_owned()));
+        }
+        let link = next_link(req, routes::KEYS, &pairs);
         if let Ok(v) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, v);
         }
@@ -77,21 +94,23 @@ async fn list(
 
 /// `<path?query>; rel="next"`, relative to the URL the client called: API Gateway's
 /// `requestContext.path` includes the stage or custom-domain base path, so the link works
-/// however the API is reached. An HTTP API's `$default` stage adds no prefix.
-fn next_link(req: &Request, params: &ListParams, cursor: &str) -> String {
+/// however the API is reached. An HTTP API's `$default` stage adds no prefix, so `route`
+/// (the route's own path) is the path there. Values are percent-encoded but for
+/// `A-Za-z0-9._-` (cursors are base64url; owner ids may hold `+`, `:`, `|`, `@`).
+pub(crate) fn next_link(req: &Request, route: &str, pairs: &[(&str, String)]) -> String {
     let path = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(ctx)) => ctx.path.clone(),
         _ => None,
     }
-    .unwrap_or_else(|| routes::KEYS.to_owned());
-    // Cursors are base64url and owner ids are URL-safe apart from `+`, `:`, `|`, `@`.
-    let mut query = format!("limit={}&cursor={cursor}", params.limit);
-    if let Some(status) = params.status {
-        query.push_str(&format!("&status={status}"));
-    }
-    if let Some(owner) = &params.owner_id {
-        query.push_str("&owner_id=");
-        for b in owner.as_str().bytes() {
+    .unwrap_or_else(|| route.to_owned());
+    let mut query = String::new();
+    for (name, value) in pairs {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(name);
+        query.push('=');
+        for b in value.bytes() {
             if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
                 query.push(char::from(b));
             } else {

@@ -21,7 +21,9 @@ pub use id::KeyId;
 pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
 pub use plan::{PlanLimits, PlanName, Plans};
 pub use rate::{Counts, RateFigures, Verdict, Window, judge};
-pub use scope::{KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, is_read, requirement};
+pub use scope::{
+    AUDIT_LOG_PATH, KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, is_read, requirement,
+};
 pub use status::KeyStatus;
 pub use text::{Description, KeyName, OwnerId};
 pub use time::Timestamp;

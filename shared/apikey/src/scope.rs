@@ -201,6 +201,8 @@ impl Requirement {
 
 pub const KEYS_PATH: &str = "/api/v1/auth/api-keys";
 pub const ME_PATH: &str = "/api/v1/auth/me";
+/// The audit log (SPEC §11): read with `keys:read`, like the keys it is about.
+pub const AUDIT_LOG_PATH: &str = "/api/v1/auth/audit-log";
 
 /// The requirement of a request, by method and path (SPEC §3). Anything that is not a key
 /// route is the podcast backend: reads need `podcasts:read` (or `feeds:read` on a feed path,
@@ -212,9 +214,10 @@ pub const ME_PATH: &str = "/api/v1/auth/me";
 /// podkeys (unknown paths there are answered 404 by podkeys, never by the backend).
 pub fn requirement(method: &str, path: &str, feeds: &FeedPaths) -> Requirement {
     let reads = is_read(method);
-    let keys_subtree = path
-        .strip_prefix(KEYS_PATH)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let keys_subtree = path == AUDIT_LOG_PATH
+        || path
+            .strip_prefix(KEYS_PATH)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     if path == ME_PATH {
         Requirement::ActiveKey
     } else if keys_subtree {

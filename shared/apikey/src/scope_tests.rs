@@ -168,6 +168,9 @@ fn routes_map_to_the_scopes_in_the_spec() {
         ),
         ("POST", "/api/v1/auth/me/x", Needs(Scope::PodcastsWrite)),
         ("GET", "/api/v1/auth/api-keys/a/b/c", Needs(Scope::KeysRead)),
+        ("GET", "/api/v1/auth/audit-log", Needs(Scope::KeysRead)),
+        ("POST", "/api/v1/auth/audit-log", Needs(Scope::KeysWrite)),
+        ("GET", "/api/v1/auth/audit-logs", Needs(Scope::PodcastsRead)),
         ("OPTIONS", "/api/v1/podcasts", Needs(Scope::PodcastsWrite)),
     ];
     for (method, path, want) in cases {

@@ -1,6 +1,7 @@
 //! Reading requests: route, body, query string, path id, request id.
 
-use apikey::{KeyId, KeyStatus, OwnerId, PageLimit};
+use apikey::{KeyId, KeyStatus, OwnerId, PageLimit, Timestamp};
+use keystore::Action;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -110,54 +111,137 @@ impl ListParams {
     const KNOWN: [&str; 4] = ["status", "limit", "cursor", "owner_id"];
 
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let mut params = Self {
-            status: None,
-            limit: PageLimit::DEFAULT,
-            cursor: None,
-            owner_id: None,
-        };
-        let Some(query) = req.query_string_parameters_ref() else {
-            return Ok(params);
-        };
-        let bad = |m: String| Err(ApiError::InvalidRequest(m));
-        for (name, _) in query.iter() {
-            if !Self::KNOWN.contains(&name) {
-                let name: String = name.chars().take(64).collect();
-                return bad(format!(
-                    "unknown query parameter {name:?}; expected status, limit, cursor or owner_id"
-                ));
-            }
-        }
-        let single = |name: &str| -> Result<Option<&str>, ApiError> {
-            match query.all(name) {
-                None => Ok(None),
-                Some(values) if values.len() == 1 => Ok(values.first().copied()),
-                Some(_) => Err(ApiError::InvalidRequest(format!(
-                    "query parameter {name} given more than once"
-                ))),
-            }
-        };
-        if let Some(s) = single("status")? {
-            params.status = Some(
-                s.parse()
-                    .map_err(|e: apikey::Error| ApiError::InvalidRequest(e.to_string()))?,
-            );
-        }
-        if let Some(s) = single("limit")? {
-            params.limit = s
-                .parse()
-                .map_err(|e: apikey::Error| ApiError::InvalidRequest(e.to_string()))?;
-        }
-        if let Some(s) = single("cursor")? {
-            if s.is_empty() || s.len() > 512 {
-                return bad("cursor is not valid for this listing".into());
-            }
-            params.cursor = Some(s.to_owned());
-        }
-        if let Some(s) = single("owner_id")? {
-            params.owner_id =
-                Some(OwnerId::parse(s).map_err(|e| ApiError::InvalidRequest(e.to_string()))?);
-        }
-        Ok(params)
+        let q = single_params(req, &Self::KNOWN)?;
+        let invalid = |e: apikey::Error| ApiError::InvalidRequest(e.to_string());
+        Ok(Self {
+            status: q
+                .get("status")
+                .map(|s| s.parse())
+                .transpose()
+                .map_err(invalid)?,
+            limit: match q.get("limit") {
+                Some(s) => s.parse().map_err(invalid)?,
+                None => PageLimit::DEFAULT,
+            },
+            cursor: cursor(q.get("cursor").copied())?,
+            owner_id: q
+                .get("owner_id")
+                .map(|s| OwnerId::parse(s))
+                .transpose()
+                .map_err(invalid)?,
+        })
     }
+}
+
+/// Query parameters of `GET /auth/audit-log` (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditParams {
+    pub key_id: Option<KeyId>,
+    pub action: Option<Action>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: PageLimit,
+    pub cursor: Option<String>,
+    pub owner_id: Option<OwnerId>,
+}
+
+impl AuditParams {
+    const KNOWN: [&str; 7] = [
+        "key_id", "action", "since", "until", "limit", "cursor", "owner_id",
+    ];
+
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let q = single_params(req, &Self::KNOWN)?;
+        let invalid = |e: apikey::Error| ApiError::InvalidRequest(e.to_string());
+        let time = |name: &str| -> Result<Option<Timestamp>, ApiError> {
+            q.get(name)
+                .map(|s| {
+                    Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                        ApiError::InvalidRequest(format!(
+                            "{name} must be an RFC 3339 date-time, e.g. 2026-12-04T18:00:00Z"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let action = q
+            .get("action")
+            .map(|s| {
+                Action::parse(s).ok_or_else(|| {
+                    let known: Vec<&str> = Action::EVERY.iter().map(|a| a.as_str()).collect();
+                    ApiError::InvalidRequest(format!(
+                        "unknown action; expected one of {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .transpose()?;
+        let (since, until) = (time("since")?, time("until")?);
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(ApiError::InvalidRequest("since is after until".into()));
+            }
+        }
+        Ok(Self {
+            key_id: q
+                .get("key_id")
+                .map(|s| KeyId::parse(s))
+                .transpose()
+                .map_err(invalid)?,
+            action,
+            since,
+            until,
+            limit: match q.get("limit") {
+                Some(s) => s.parse().map_err(invalid)?,
+                None => PageLimit::DEFAULT,
+            },
+            cursor: cursor(q.get("cursor").copied())?,
+            owner_id: q
+                .get("owner_id")
+                .map(|s| OwnerId::parse(s))
+                .transpose()
+                .map_err(invalid)?,
+        })
+    }
+}
+
+fn cursor(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_empty() || s.len() > 512 => Err(ApiError::InvalidRequest(
+            "cursor is not valid for this listing".into(),
+        )),
+        Some(s) => Ok(Some(s.to_owned())),
+    }
+}
+
+/// The query string's parameters, each given at most once and each one of `known`.
+fn single_params<'a>(
+    req: &'a Request,
+    known: &[&str],
+) -> Result<std::collections::HashMap<&'a str, &'a str>, ApiError> {
+    let mut out = std::collections::HashMap::new();
+    let Some(query) = req.query_string_parameters_ref() else {
+        return Ok(out);
+    };
+    for (name, _) in query.iter() {
+        if !known.contains(&name) {
+            let name: String = name.chars().take(64).collect();
+            return Err(ApiError::InvalidRequest(format!(
+                "unknown query parameter {name:?}; expected {}",
+                known.join(", ")
+            )));
+        }
+        match query.all(name).as_deref() {
+            Some([value]) => {
+                out.insert(name, *value);
+            }
+            _ => {
+                return Err(ApiError::InvalidRequest(format!(
+                    "query parameter {name} given more than once"
+                )));
+            }
+        }
+    }
+    Ok(out)
 }

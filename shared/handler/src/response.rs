@@ -1,10 +1,13 @@
 //! JSON responses and the key object every route returns.
 
 use apikey::{Scope, Timestamp};
+use keystore::AuditEvent;
 use keystore::KeyRecord;
+use keystore::audit::Value as Field;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// A JSON response that no cache keeps (key material and key state must never be cached).
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
@@ -88,4 +91,47 @@ pub fn created_body(
         body["rotated_from"] = serde_json::to_value(KeyObject::new(old, now))?;
     }
     Ok(body)
+}
+
+/// An event as SPEC §11 shows it.
+pub fn audit_event(e: &AuditEvent) -> Value {
+    let field = |v: &Field| match v {
+        Field::Null => Value::Null,
+        Field::Text(t) => json!(t),
+        Field::List(l) => json!(l),
+    };
+    let changes = (!e.changes.is_empty()).then(|| {
+        let map: Map<String, Value> = e
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.field.clone(),
+                    json!({"from": field(&c.from), "to": field(&c.to)}),
+                )
+            })
+            .collect();
+        Value::Object(map)
+    });
+    json!({
+        "id": e.id,
+        "time": e.time.to_rfc3339(),
+        "action": e.action.as_str(),
+        "actor": {
+            "type": e.actor_kind,
+            "key_id": e.actor_key_id,
+            "owner_id": e.actor_owner_id,
+        },
+        "target": {
+            "key_id": e.target.key_id,
+            "owner_id": e.target.owner_id,
+            "name": e.target.name,
+            "hint": e.target.hint,
+        },
+        "request_id": e.request_id,
+        "source_ip": e.source_ip,
+        "user_agent": e.user_agent,
+        "changes": changes,
+        "correlation_id": e.correlation_id,
+    })
 }

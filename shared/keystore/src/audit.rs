@@ -131,6 +131,9 @@ pub struct Target {
 pub struct AuditEvent {
     pub id: String,
     pub time: Timestamp,
+    /// Microseconds into the second by the system clock when the event was made: orders the
+    /// events of one second by when they were written (`time` is whole seconds).
+    pub micros: u32,
     pub action: Action,
     pub actor_kind: String,
     pub actor_key_id: Option<String>,
@@ -166,9 +169,13 @@ impl AuditEvent {
             ),
             Actor::Cli | Actor::System => (None, None),
         };
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_micros());
         Ok(Self {
             id: event_id()?,
             time,
+            micros,
             action,
             actor_kind: audit.actor.kind().to_owned(),
             actor_key_id,
@@ -200,8 +207,14 @@ impl AuditEvent {
         parts
     }
 
+    /// `<epoch seconds, 11 digits>.<micros, 6 digits>#<id>`: newest first when read backwards.
     fn sort_key(&self) -> String {
-        format!("{:011}#{}", self.time.epoch_secs().max(0), self.id)
+        format!(
+            "{:011}.{:06}#{}",
+            self.time.epoch_secs().max(0),
+            self.micros,
+            self.id
+        )
     }
 
     /// The transaction items that store this event, one per audience, each written only if
@@ -292,9 +305,17 @@ impl AuditEvent {
             }
             changes.sort_by(|a, b| a.field.cmp(&b.field));
         }
+        let micros = match item.get(AUDIT_SORT) {
+            Some(AttributeValue::S(sort)) => sort
+                .get(12..18)
+                .and_then(|m| m.parse().ok())
+                .unwrap_or_default(),
+            _ => 0,
+        };
         Ok(Self {
             id: need("evt_id")?,
             time,
+            micros,
             action,
             actor_kind: need("actor_type")?,
             actor_key_id: text("actor_key_id"),

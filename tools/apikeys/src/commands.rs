@@ -7,7 +7,7 @@ use keystore::signing::SigningStore;
 use keystore::{Access, KeyRecord, KeyStore, Listing, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
-use crate::{Cli, Command, ListArgs, TableCommand};
+use crate::{AuditArgs, Cli, Command, ListArgs, TableCommand};
 
 /// Why a command failed: bad arguments (exit 2) or anything else (exit 1).
 #[derive(Debug)]
@@ -44,6 +44,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Create(args) => crate::change::create(&store, &prefix, args, json).await,
         Command::Update(args) => crate::change::update(&store, args, json).await,
         Command::List(args) => list(&store, args, json).await,
+        Command::Audit(args) => audit(&store, args, json).await,
         Command::Revoke { id } => revoke(&store, &id, json).await,
         Command::Rotate { id, grace_seconds } => {
             rotate(&store, &prefix, &id, grace_seconds, json).await
@@ -191,6 +192,62 @@ async fn list(store: &KeyStore, args: ListArgs, json: bool) -> Outcome {
     );
     if cursor.is_some() {
         eprintln!("(more keys exist; raise --limit or filter by --owner / --status)");
+    }
+    Ok(())
+}
+
+async fn audit(store: &KeyStore, args: AuditArgs, json: bool) -> Outcome {
+    use keystore::audit::{ALL, owner_part};
+    let part = match args.owner.as_deref() {
+        Some(o) => {
+            let owner = OwnerId::parse(o).map_err(|e| usage(format!("--owner: {e}")))?;
+            owner_part(owner.as_str())
+        }
+        None => ALL.to_owned(),
+    };
+    let key_id = args
+        .key
+        .as_deref()
+        .map(KeyId::parse)
+        .transpose()
+        .map_err(|e| usage(format!("--key: {e}")))?;
+    let query = keystore::AuditQuery {
+        key_id: key_id.map(|k| k.as_str().to_owned()),
+        limit: args.limit.as_usize(),
+        ..keystore::AuditQuery::of(part)
+    };
+    let page = store
+        .audit_log(&query)
+        .await
+        .map_err(|e| explain(store.table(), e))?;
+    if json {
+        let events: Vec<serde_json::Value> = page.events.iter().map(handler::audit_event).collect();
+        println!(
+            "{}",
+            serde_json::to_string(&events).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    let rows: Vec<[String; 5]> = page
+        .events
+        .iter()
+        .map(|e| {
+            let actor = match (&e.actor_kind[..], &e.actor_key_id) {
+                (_, Some(key)) => format!("{} ({key})", e.actor_owner_id.as_deref().unwrap_or("-")),
+                (kind, None) => kind.to_owned(),
+            };
+            [
+                e.time.to_rfc3339(),
+                e.action.as_str().to_owned(),
+                e.target.key_id.clone(),
+                e.target.owner_id.clone(),
+                actor,
+            ]
+        })
+        .collect();
+    print_table(&["TIME", "ACTION", "KEY", "OWNER", "BY"], &rows);
+    if page.next.is_some() {
+        eprintln!("(more events exist; raise --limit or filter by --key / --owner)");
     }
     Ok(())
 }

@@ -57,6 +57,9 @@ enum Command {
         #[arg(long, default_value_t = GracePeriod::DEFAULT)]
         grace_seconds: GracePeriod,
     },
+    /// The audit log, newest first: who created, rotated, updated or revoked which key
+    /// (SPEC §11).
+    Audit(AuditArgs),
     /// The keys that sign the assertion the podcast backend verifies (SPEC §15).
     SigningKey {
         #[command(subcommand)]
@@ -164,6 +167,19 @@ struct ListArgs {
     #[arg(long)]
     status: Option<String>,
     /// At most this many keys (1-100).
+    #[arg(long, default_value_t = PageLimit::DEFAULT)]
+    limit: PageLimit,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// Only events about this key (as target or actor), `key_…`.
+    #[arg(long)]
+    key: Option<String>,
+    /// Only this owner's events (default: every owner's).
+    #[arg(long)]
+    owner: Option<String>,
+    /// At most this many events (1-100).
     #[arg(long, default_value_t = PageLimit::DEFAULT)]
     limit: PageLimit,
 }

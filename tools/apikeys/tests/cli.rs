@@ -381,3 +381,34 @@ fn signing_keys_are_listed_rotated_and_retired_by_kid() {
         "{after}"
     );
 }
+
+/// SPEC §11: the CLI's own changes are audited as `cli`, and `apikeys audit` reads the log.
+#[tokio::test]
+async fn cli_changes_are_audited_and_apikeys_audit_shows_them() {
+    let cli = Cli::new("cliaudit");
+    cli.ok(&["table", "create"]);
+    let created = cli.json(&["create", "--owner", "alice", "--name", "laptop"]);
+    let id = created["id"].as_str().expect("id").to_owned();
+    cli.json(&["revoke", &id]);
+    cli.json(&["create", "--owner", "bob", "--name", "phone"]);
+
+    let all = cli.json(&["audit"]);
+    let events = all.as_array().expect("an array");
+    let actions: Vec<&str> = events.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["key.created", "key.revoked", "key.created"]);
+    assert!(events.iter().all(|e| e["actor"]["type"] == "cli"));
+    let text = all.to_string();
+    assert!(
+        !text.contains(created["key"].as_str().expect("key")),
+        "no key in the log"
+    );
+    let alices = cli.json(&["audit", "--owner", "alice"]);
+    assert_eq!(alices.as_array().map(Vec::len), Some(2));
+    let about = cli.json(&["audit", "--key", &id]);
+    assert_eq!(about.as_array().map(Vec::len), Some(2));
+    let table = cli.ok(&["audit", "--limit", "1"]);
+    assert!(table.starts_with("TIME"), "{table}");
+    assert!(table.contains("key.created") && table.contains("cli"), "{table}");
+    let bad = cli.run(&["audit", "--key", "nope"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

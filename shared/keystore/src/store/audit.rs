@@ -116,7 +116,8 @@ impl KeyStore {
                 .expression_attribute_names("#sort", AUDIT_SORT)
                 .expression_attribute_values(":part", s(query.part.as_str()))
                 .expression_attribute_values(":lo", s(format!("{lo:011}")))
-                .expression_attribute_values(":hi", s(format!("{hi:011}#~")))
+                // `~` sorts after the `.micros#id` that follows the second.
+                .expression_attribute_values(":hi", s(format!("{hi:011}~")))
                 .limit(i32::try_from(query.limit + 1).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
             if let Some(key) = &query.key_id {
