@@ -408,7 +408,10 @@ async fn cli_changes_are_audited_and_apikeys_audit_shows_them() {
     assert_eq!(about.as_array().map(Vec::len), Some(2));
     let table = cli.ok(&["audit", "--limit", "1"]);
     assert!(table.starts_with("TIME"), "{table}");
-    assert!(table.contains("key.created") && table.contains("cli"), "{table}");
+    assert!(
+        table.contains("key.created") && table.contains("cli"),
+        "{table}"
+    );
     let bad = cli.run(&["audit", "--key", "nope"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
