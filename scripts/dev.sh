@@ -5,7 +5,7 @@
 #   PODCAST_BACKEND_URL: a real podcast backend instead of the built-in echo backend
 #     (http:// only on loopback)
 # Every other configuration variable of the functions passes straight through to them, as on
-# Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, AUDIT_RETENTION_DAYS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
+# Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, AUDIT_RETENTION_DAYS, USAGE_FLUSH_SECS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
 # ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, FEED_PATHS, PLANS, DEFAULT_PLAN, RUST_LOG
 # (README, Configuration).
 set -euo pipefail

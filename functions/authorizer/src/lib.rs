@@ -20,12 +20,13 @@
 mod extract;
 mod meter;
 pub mod policy;
+mod usage;
 
 use std::time::{Duration, Instant};
 
 use apikey::{
-    ApiKey, KeyStatus, PlanName, RateFigures, Scope, Timestamp, Verdict, Window, is_read,
-    requirement,
+    ApiKey, Day, KeyId, KeyStatus, OwnerId, PlanName, RateFigures, Scope, Timestamp, UsageOutcome,
+    Verdict, Window, is_read, requirement,
 };
 use assertion::SigningKey;
 use aws_lambda_events::apigw::{
@@ -35,7 +36,7 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use gateway::metrics::{Line, Unit, dimension, metric};
 use gateway::signer::{self, Identity};
 use gateway::{State, UsageKeys};
-use keystore::KeyRecord;
+use keystore::{KeyDay, KeyRecord};
 use lambda_runtime::Diagnostic;
 use outcome::{Code, message};
 use serde_json::{Value, json};
@@ -45,6 +46,7 @@ pub use extract::{
     key_in_authorization, presented_key, query_key,
 };
 use policy::{Effect, MethodArn};
+pub use usage::{Flushed, SHUTDOWN_BUDGET, flush_all};
 
 /// A decision is always made within this, whatever DynamoDB does (SPEC §4: 3 s).
 pub const DECISION_BUDGET: Duration = Duration::from_millis(2_800);
@@ -85,6 +87,33 @@ pub enum Outcome {
     /// Over the plan's limit: an Allow on the blocked usage plan (429).
     RateLimited,
     Failed,
+}
+
+impl Outcome {
+    /// How usage counts it (SPEC §12): only decisions about a key that was read.
+    pub fn usage(self) -> Option<UsageOutcome> {
+        match self {
+            Outcome::Allow => Some(UsageOutcome::Allowed),
+            Outcome::RateLimited => Some(UsageOutcome::RateLimited),
+            Outcome::Deny(_) => Some(UsageOutcome::Denied),
+            Outcome::Rejected(_) | Outcome::UnknownKey | Outcome::Failed => None,
+        }
+    }
+}
+
+/// The key a decision was about, once read: the log names it, usage counts it.
+struct Subject {
+    key_id: KeyId,
+    owner_id: OwnerId,
+}
+
+impl Subject {
+    fn of(record: &KeyRecord) -> Option<Self> {
+        Some(Self {
+            key_id: record.id.clone(),
+            owner_id: record.owner_id.clone(),
+        })
+    }
 }
 
 /// For callers holding a JSON value (the local gateway, tests). A payload that is not even
@@ -177,14 +206,22 @@ async fn authorize_logged(
     event: &AuthorizerEvent,
 ) -> (Result<Response, AuthError>, Outcome) {
     let started = Instant::now();
-    let (result, outcome, key_id) = decide(state, event, started).await;
+    let (result, outcome, subject) = decide(state, event, started).await;
+    if let (Some(s), Some(counted)) = (&subject, outcome.usage()) {
+        let key = KeyDay {
+            key_id: s.key_id.clone(),
+            owner_id: s.owner_id.clone(),
+            day: Day::of(state.clock.now()),
+        };
+        state.usage.record(key, counted, Instant::now());
+    }
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let request_id = event
         .request_context
         .as_ref()
         .and_then(|c| c.request_id.as_deref())
         .unwrap_or("-");
-    let key_id = key_id.as_deref().unwrap_or("-");
+    let key_id = subject.as_ref().map_or("-", |s| s.key_id.as_str());
     let method = event.http_method.as_deref().unwrap_or("-");
     let path = event.path.as_deref().unwrap_or("-");
     let (outcome_name, reason) = match outcome {
@@ -230,12 +267,12 @@ async fn authorize_logged(
     (result, outcome)
 }
 
-/// The decision, its outcome, and the key id once known (for the log).
+/// The decision, its outcome, and the key once read (for the log and usage).
 async fn decide(
     state: &State,
     event: &AuthorizerEvent,
     started: Instant,
-) -> (Result<Response, AuthError>, Outcome, Option<String>) {
+) -> (Result<Response, AuthError>, Outcome, Option<Subject>) {
     let reject = |why| (Err(AuthError::Unauthorized), Outcome::Rejected(why), None);
     let Some(method_arn) = event.method_arn.as_deref() else {
         let e = AuthError::Failed("event has no methodArn".into());
@@ -282,7 +319,9 @@ async fn decide(
     let remaining = DECISION_BUDGET.saturating_sub(started.elapsed());
     let hash = key.hash();
     // The count goes out first: it is the slower call (a conditional write), so the key read
-    // is built and sent while DynamoDB works on it.
+    // is built and sent while DynamoDB works on it. Usage counts that have waited their
+    // interval ride along too (SPEC §12), on their own budget: a slow usage write never
+    // fails a decision.
     let lookup = tokio::time::timeout(remaining, async {
         tokio::join!(
             meter::start(state, &hash, window),
@@ -290,7 +329,9 @@ async fn decide(
             state.signer.key(now)
         )
     });
-    let (record, signing_key, early) = match lookup.await {
+    let due = state.usage.due(Instant::now(), state.config.usage_flush);
+    let (lookup, _) = tokio::join!(lookup, usage::flush(state, due, remaining));
+    let (record, signing_key, early) = match lookup {
         Ok((early, Ok(Some(record)), Ok(signing_key))) => (record, signing_key, early),
         Ok((early, Ok(None), _)) => {
             meter::take_back(state, &hash, window, early).await;
@@ -304,14 +345,14 @@ async fn decide(
             return (Err(e), Outcome::Failed, None);
         }
     };
-    let key_id = Some(record.id.to_string());
+    let subject = Subject::of(&record);
     if in_query && !record.scopes.is_feed_only() {
         // A valid key, but not a feed key: refused as if unknown, and logged by id only.
         meter::take_back(state, &hash, window, early).await;
         return (
             Err(AuthError::Unauthorized),
             Outcome::Rejected("query_key_not_feed_only"),
-            key_id,
+            subject,
         );
     }
     let refusal = match record.status(now) {
@@ -328,7 +369,7 @@ async fn decide(
     if let Some((code, message)) = refusal {
         meter::take_back(state, &hash, window, early).await;
         let response = deny(&record, method_arn, code, &message);
-        return (Ok(response), Outcome::Deny(code), key_id);
+        return (Ok(response), Outcome::Deny(code), subject);
     }
     let plan = record
         .plan
@@ -342,10 +383,10 @@ async fn decide(
     );
     let tally = match settled.await {
         Ok(Ok(tally)) => tally,
-        Ok(Err(e)) => return (Err(AuthError::Failed(e.into())), Outcome::Failed, key_id),
+        Ok(Err(e)) => return (Err(AuthError::Failed(e.into())), Outcome::Failed, subject),
         Err(_) => {
             let e = AuthError::Failed("rate counting exceeded the decision budget".into());
-            return (Err(e), Outcome::Failed, key_id);
+            return (Err(e), Outcome::Failed, subject);
         }
     };
     let figures = match tally.map(|t| t.verdict) {
@@ -355,7 +396,7 @@ async fn decide(
         }) => {
             let usage_keys = &state.config.usage_keys;
             let response = rate_limited(&record, method_arn, usage_keys, figures, retry_after);
-            return (Ok(response), Outcome::RateLimited, key_id);
+            return (Ok(response), Outcome::RateLimited, subject);
         }
         Some(Verdict::Allowed(figures)) => Some(figures),
         None => None,
@@ -386,7 +427,7 @@ async fn decide(
         usage_key: &state.config.usage_keys.unlimited,
     };
     let response = allow(&record, method_arn, &signing_key, identity, granted, now);
-    (Ok(response), Outcome::Allow, key_id)
+    (Ok(response), Outcome::Allow, subject)
 }
 
 /// Refreshes `last_used_at` when the value just read is older than the interval, within

@@ -2,14 +2,28 @@
 #![recursion_limit = "256"]
 
 use authorizer::AuthorizerEvent;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, spawn_graceful_shutdown_handler};
 
 // One binary for both front doors: a REST API's event gets a policy, an HTTP API's (payload
 // format 2.0) a simple response (`authorizer::answer`).
 // One event at a time: worker threads would only add start-up work (BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let state = &gateway::init().await?;
+    let state = gateway::init().await?;
+    // Usage counts still in the container are written when Lambda shuts it down: SIGTERM
+    // comes (with about 500 ms to act) only to a function with a registered extension, which
+    // this registers (SPEC §12; https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown).
+    let on_shutdown = state.clone();
+    spawn_graceful_shutdown_handler(move || async move {
+        let flushed = authorizer::flush_all(&on_shutdown).await;
+        tracing::info!(
+            written = flushed.written,
+            lost = flushed.kept,
+            "usage flushed on shutdown"
+        );
+    })
+    .await;
+    let state = &state;
     run(service_fn(
         |event: LambdaEvent<AuthorizerEvent>| async move {
             authorizer::answer(state, event.payload).await

@@ -13,6 +13,7 @@ mod scope;
 mod status;
 mod text;
 mod time;
+mod usage;
 
 pub use bounded::{GracePeriod, Lifetime, PageLimit};
 pub use feeds::{DEFAULT_FEED_PATHS, FeedPaths};
@@ -22,11 +23,13 @@ pub use key::{ApiKey, CHECKSUM_LEN, KeyPrefix, KeyRejection, SECRET_LEN};
 pub use plan::{PlanLimits, PlanName, Plans};
 pub use rate::{Counts, RateFigures, Verdict, Window, judge};
 pub use scope::{
-    AUDIT_LOG_PATH, KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, is_read, requirement,
+    AUDIT_LOG_PATH, KEYS_PATH, ME_PATH, Requirement, Scope, ScopeSet, USAGE_PATH, is_read,
+    requirement,
 };
 pub use status::KeyStatus;
 pub use text::{Description, KeyName, OwnerId};
 pub use time::Timestamp;
+pub use usage::{Day, DayRange, RangeError, UsageCounts, UsageOutcome};
 
 /// Everything that can be wrong with a value of this domain. Messages are written for the API
 /// client who sent the value.

@@ -15,6 +15,9 @@ pub struct Config {
     /// How long audit events are kept (`AUDIT_RETENTION_DAYS`, default 365, SPEC §11).
     pub audit_retention: Duration,
     pub last_used_interval: Duration,
+    /// How long the authorizer keeps a key-day's counts before it writes them
+    /// (`USAGE_FLUSH_SECS`, 1-3600, default 10, SPEC §12).
+    pub usage_flush: Duration,
     /// The assertion signing keys' table (`SIGNING_TABLE_NAME`, default `<TABLE_NAME>-signing`).
     pub signing_table_name: String,
     /// `aud` of every assertion (`ASSERTION_AUDIENCE`, default `podcast-backend`).
@@ -97,6 +100,8 @@ pub const DEFAULT_PLAN: &str = "free";
 pub const DEFAULT_MAX_ACTIVE_KEYS: usize = 100;
 /// Days audit events are kept unless `AUDIT_RETENTION_DAYS` says otherwise (SPEC §11).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 365;
+/// Seconds the authorizer keeps usage counts before writing them (SPEC §12).
+pub const DEFAULT_USAGE_FLUSH_SECS: u64 = 10;
 /// Above this the per-owner count would cost more than a page of reads per create.
 pub const MAX_MAX_ACTIVE_KEYS: usize = 10_000;
 
@@ -183,7 +188,16 @@ impl Config {
             ));
         }
         let audit_retention = Duration::from_secs(audit_days.saturating_mul(86_400));
+        let flush_secs = number("USAGE_FLUSH_SECS", DEFAULT_USAGE_FLUSH_SECS)?;
+        if !(1..=3600).contains(&flush_secs) {
+            return Err(ConfigError::Invalid(
+                "USAGE_FLUSH_SECS",
+                flush_secs.to_string(),
+                "a whole number of seconds from 1 to 3600",
+            ));
+        }
         Ok(Self {
+            usage_flush: Duration::from_secs(flush_secs),
             usage_keys,
             retention: Duration::from_secs(number("RETENTION_DAYS", 30)?.saturating_mul(86_400)),
             audit_retention,
@@ -208,6 +222,7 @@ impl Config {
             retention: Duration::from_secs(30 * 86_400),
             audit_retention: Duration::from_secs(DEFAULT_AUDIT_RETENTION_DAYS * 86_400),
             last_used_interval: Duration::from_secs(60),
+            usage_flush: Duration::from_secs(DEFAULT_USAGE_FLUSH_SECS),
             signing_table_name: keystore::signing::default_signing_table(table_name),
             assertion_audience: DEFAULT_AUDIENCE.into(),
             assertion_issuer: None,
@@ -365,6 +380,7 @@ mod tests {
         assert_eq!(c.key_prefix.as_str(), "pod");
         assert_eq!(c.retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.last_used_interval, Duration::from_secs(60));
+        assert_eq!(c.usage_flush, Duration::from_secs(10));
         assert_eq!(c, Config::for_table("keys"));
         assert_eq!(c.signing_table_name, "keys-signing");
         assert_eq!(c.assertion_audience, "podcast-backend");
@@ -410,6 +426,14 @@ mod tests {
             (
                 &[("TABLE_NAME", "t"), ("AUDIT_RETENTION_DAYS", "a year")],
                 "AUDIT_RETENTION_DAYS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("USAGE_FLUSH_SECS", "0")],
+                "USAGE_FLUSH_SECS",
+            ),
+            (
+                &[("TABLE_NAME", "t"), ("USAGE_FLUSH_SECS", "3601")],
+                "USAGE_FLUSH_SECS",
             ),
             (
                 &[("TABLE_NAME", "t"), ("LAST_USED_INTERVAL_SECS", "-1")],

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod signer;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -18,9 +19,9 @@ use keystore::signing::SigningStore;
 
 pub use clock::Clock;
 pub use config::{
-    Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, DEFAULT_USAGE_KEY_BLOCKED,
-    DEFAULT_USAGE_KEY_UNLIMITED, MAX_MAX_ACTIVE_KEYS, UsageKeys, default_plans, is_loopback_url,
-    parse_plans,
+    Config, ConfigError, DEFAULT_PLAN, DEFAULT_PLANS, DEFAULT_USAGE_FLUSH_SECS,
+    DEFAULT_USAGE_KEY_BLOCKED, DEFAULT_USAGE_KEY_UNLIMITED, MAX_MAX_ACTIVE_KEYS, UsageKeys,
+    default_plans, is_loopback_url, parse_plans,
 };
 
 /// What a function keeps between invocations: its configuration, one store (one client, one
@@ -33,6 +34,8 @@ pub struct State {
     pub signer: Arc<signer::Signer>,
     /// Keys' plans as last read, so the authorizer can count beside the key read.
     pub limits: Arc<limits::LimitCache>,
+    /// The authorizer's usage counts not yet written (SPEC §12).
+    pub usage: Arc<usage::UsageTally>,
     /// "Now" for every handler (the system clock; tests move an adjustable one).
     pub clock: Clock,
 }
@@ -49,6 +52,7 @@ impl State {
             config,
             signer: Arc::new(signer::Signer::new(signing)),
             limits: Arc::default(),
+            usage: Arc::default(),
             clock: Clock::system(),
         }
     }

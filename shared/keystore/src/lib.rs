@@ -23,6 +23,6 @@ pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
 pub use store::CounterCells;
 pub use store::{
-    Access, AuditPage, AuditQuery, KeyChanges, KeyStore, MAX_PAGE, Page, Rotation, Tally,
-    counter_pk,
+    Access, AuditPage, AuditQuery, KeyChanges, KeyDay, KeyStore, MAX_PAGE, Page, Rotation, Tally,
+    USAGE_RETENTION_DAYS, UsageRow, counter_pk, usage_pk,
 };

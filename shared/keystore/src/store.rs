@@ -22,11 +22,13 @@ mod rate;
 mod revoke;
 mod rotate;
 mod update;
+mod usage;
 
 pub use audit::{AuditPage, AuditQuery};
 pub use list::{MAX_PAGE, Page};
 pub use rate::{CounterCells, Tally, counter_pk};
 pub use update::KeyChanges;
+pub use usage::{KeyDay, USAGE_RETENTION_DAYS, UsageRow, usage_pk};
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.
 #[derive(Debug, Clone, PartialEq, Eq)]

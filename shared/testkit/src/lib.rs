@@ -66,42 +66,60 @@ pub async fn fresh_store(label: &str) -> KeyStore {
 }
 
 /// Number of items (key items and id items) in the store's table. Rate counters
-/// (`rate#…`, SPEC §10) are metering every counted request writes, not what a request
-/// stored, and audit events (`audit#…`, SPEC §11) are the record of a change, not the
-/// change: both are left out here and counted by [`counter_count`] and [`audit_count`].
+/// (`rate#…`, SPEC §10) are metering every counted request writes, audit events (`audit#…`,
+/// SPEC §11) are the record of a change, and usage items (`usage#…`, SPEC §12) the
+/// authorizer's flushed counts, none of them what a request stored: they are left out here
+/// and counted by [`counter_count`], [`audit_count`] and [`usage_count`].
 pub async fn item_count(store: &KeyStore) -> usize {
-    let (counters, audits, total) = counted(store).await;
-    total - counters - audits
+    let counted = counted(store).await;
+    counted.total - counted.counters - counted.audits - counted.usage
 }
 
 /// Number of rate-counter items in the store's table.
 pub async fn counter_count(store: &KeyStore) -> usize {
-    counted(store).await.0
+    counted(store).await.counters
 }
 
 /// Number of audit items in the store's table (one per audience of each event).
 pub async fn audit_count(store: &KeyStore) -> usize {
-    counted(store).await.1
+    counted(store).await.audits
 }
 
-async fn counted(store: &KeyStore) -> (usize, usize, usize) {
+/// Number of usage items (one per key and day) in the store's table.
+pub async fn usage_count(store: &KeyStore) -> usize {
+    counted(store).await.usage
+}
+
+struct Counted {
+    counters: usize,
+    audits: usize,
+    usage: usize,
+    total: usize,
+}
+
+async fn counted(store: &KeyStore) -> Counted {
     let prefix = |p: &str| {
         let text = format!("{:?}", keystore::AttributeValue::S(p.into()));
         text.trim_end_matches(['"', ')']).to_owned()
     };
-    let (counter, audit) = (prefix("rate#"), prefix("audit#"));
     match store.raw_items().await {
         Ok(items) => {
             let starting = |p: &str| {
+                let p = prefix(p);
                 items
                     .iter()
                     .filter(|item| {
                         item.iter()
-                            .any(|(k, v)| k == keystore::schema::PK && v.starts_with(p))
+                            .any(|(k, v)| k == keystore::schema::PK && v.starts_with(&p))
                     })
                     .count()
             };
-            (starting(&counter), starting(&audit), items.len())
+            Counted {
+                counters: starting("rate#"),
+                audits: starting("audit#"),
+                usage: starting("usage#"),
+                total: items.len(),
+            }
         }
         Err(e) => panic!("scanning {}: {e:?}", store.table()),
     }

@@ -37,6 +37,20 @@ impl FakeRuntime {
         req: Request<hyper::body::Incoming>,
     ) -> Result<Response<Full<Bytes>>, Infallible> {
         let path = req.uri().path().to_owned();
+        // The authorizer registers an internal extension before its first `next` (for
+        // SIGTERM at shutdown), then waits on it for events it never gets: its registration
+        // is part of the init being measured.
+        if path.ends_with("/extension/register") {
+            return Ok(Response::builder()
+                .header("Lambda-Extension-Identifier", "bench-extension")
+                .body(Full::new(Bytes::from_static(
+                    br#"{"functionName":"bench","functionVersion":"$LATEST","handler":"bootstrap"}"#,
+                )))
+                .unwrap_or_default());
+        }
+        if path.ends_with("/extension/event/next") {
+            std::future::pending::<()>().await;
+        }
         if path.ends_with("/invocation/next") {
             let n = self.nexts.fetch_add(1, Ordering::SeqCst);
             if n == 0 {

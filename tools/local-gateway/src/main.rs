@@ -45,6 +45,12 @@ async fn main() -> ExitCode {
             }
         },
     };
+    // The in-process authorizer's pending usage counts are written on the way out, as
+    // Lambda's SIGTERM has the deployed authorizer do (SPEC §12).
+    let authorizer_state = match &functions {
+        Functions::InProcess(state) => Some(state.clone()),
+        Functions::Remote(_) => None,
+    };
     // The gateway's listener first: the echo backend fetches the API's public keys from it.
     let listener = match TcpListener::bind((args.addr.as_str(), args.port)).await {
         Ok(l) => l,
@@ -89,9 +95,32 @@ async fn main() -> ExitCode {
     );
     tokio::select! {
         () = gateway.serve(listener) => {}
-        _ = tokio::signal::ctrl_c() => eprintln!("local-gateway: stopping"),
+        () = stop_signal() => eprintln!("local-gateway: stopping"),
+    }
+    if let Some(state) = authorizer_state {
+        let flushed = authorizer::flush_all(&state).await;
+        eprintln!(
+            "local-gateway: usage written for {} key-days ({} could not be)",
+            flushed.written, flushed.kept
+        );
     }
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (how `make dev` and process managers stop it).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// Starts the echo backend on a free port; it verifies assertions with the keys of the
