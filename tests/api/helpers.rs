@@ -32,7 +32,11 @@ impl App {
 
     /// An app whose configuration `configure` changes from the defaults (plans, say).
     pub async fn with_config(label: &str, configure: impl FnOnce(&mut Config)) -> Self {
-        let store = testkit::fresh_store(label).await;
+        Self::on_store(testkit::fresh_store(label).await, configure)
+    }
+
+    /// An app on `store` (a fresh one whose client a test has wrapped, say).
+    pub fn on_store(store: keystore::KeyStore, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_table(store.table());
         configure(&mut config);
         let mut state = State::new(store, config);

@@ -1,6 +1,6 @@
 //! `GET /api/v1/auth/api-keys` (a page of keys), `GET /api/v1/auth/api-keys/{id}` (one key),
-//! `GET /api/v1/auth/me` (the calling key) and `GET /api/v1/auth/audit-log` (`audit`). Users
-//! see their own keys and events; admins see all.
+//! `GET /api/v1/auth/me` (the calling key), `GET /api/v1/auth/audit-log` (`audit`) and the
+//! usage reads (`usage`). Users see their own keys, events and usage; admins see all.
 //! Also the public `GET /.well-known/jwks.json`: the keys that verify the assertion.
 
 use apikey::{Scope, Timestamp};
@@ -14,6 +14,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 mod audit;
+mod usage;
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     handler::serve(req, |req| route(state, req)).await
@@ -35,6 +36,14 @@ async fn route(state: &State, req: Request) -> Result<Response<Body>, ApiError> 
         routes::KEY => {
             caller.require(Scope::KeysRead)?;
             get(state, &req, &caller, now).await
+        }
+        routes::KEY_USAGE => {
+            caller.require(Scope::KeysRead)?;
+            usage::key_usage(state, &req, &caller).await
+        }
+        routes::USAGE => {
+            caller.require(Scope::KeysRead)?;
+            usage::owner_usage(state, &req, &caller).await
         }
         _ => {
             caller.require(Scope::KeysRead)?;
@@ -123,7 +132,11 @@ pub(crate) fn next_link(req: &Request, route: &str, pairs: &[(&str, String)]) ->
 
 /// A key the caller may see: their own, or any for admins. Others' keys are 404, exactly like
 /// keys that do not exist, so ids reveal nothing.
-async fn visible_key(state: &State, req: &Request, caller: &Caller) -> Result<KeyRecord, ApiError> {
+pub(crate) async fn visible_key(
+    state: &State,
+    req: &Request,
+    caller: &Caller,
+) -> Result<KeyRecord, ApiError> {
     let id = handler::path_id(req)?;
     match state.store.get_by_id(&id).await? {
         Some(record) if caller.access().permits(&record) => Ok(record),

@@ -203,6 +203,8 @@ pub const KEYS_PATH: &str = "/api/v1/auth/api-keys";
 pub const ME_PATH: &str = "/api/v1/auth/me";
 /// The audit log (SPEC §11): read with `keys:read`, like the keys it is about.
 pub const AUDIT_LOG_PATH: &str = "/api/v1/auth/audit-log";
+/// An owner's usage (SPEC §12): read with `keys:read`, like each key's.
+pub const USAGE_PATH: &str = "/api/v1/auth/usage";
 
 /// The requirement of a request, by method and path (SPEC §3). Anything that is not a key
 /// route is the podcast backend: reads need `podcasts:read` (or `feeds:read` on a feed path,
@@ -215,6 +217,7 @@ pub const AUDIT_LOG_PATH: &str = "/api/v1/auth/audit-log";
 pub fn requirement(method: &str, path: &str, feeds: &FeedPaths) -> Requirement {
     let reads = is_read(method);
     let keys_subtree = path == AUDIT_LOG_PATH
+        || path == USAGE_PATH
         || path
             .strip_prefix(KEYS_PATH)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));

@@ -171,6 +171,14 @@ fn routes_map_to_the_scopes_in_the_spec() {
         ("GET", "/api/v1/auth/audit-log", Needs(Scope::KeysRead)),
         ("POST", "/api/v1/auth/audit-log", Needs(Scope::KeysWrite)),
         ("GET", "/api/v1/auth/audit-logs", Needs(Scope::PodcastsRead)),
+        ("GET", "/api/v1/auth/usage", Needs(Scope::KeysRead)),
+        ("POST", "/api/v1/auth/usage", Needs(Scope::KeysWrite)),
+        ("GET", "/api/v1/auth/usages", Needs(Scope::PodcastsRead)),
+        (
+            "GET",
+            "/api/v1/auth/api-keys/key_x/usage",
+            Needs(Scope::KeysRead),
+        ),
         ("OPTIONS", "/api/v1/podcasts", Needs(Scope::PodcastsWrite)),
     ];
     for (method, path, want) in cases {

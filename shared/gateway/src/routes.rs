@@ -1,13 +1,17 @@
 //! The key-management routes: one table that every function, the 405 `Allow` header and
 //! (later) the local gateway and template checks read.
 
-use apikey::{AUDIT_LOG_PATH, KEYS_PATH, ME_PATH};
+use apikey::{AUDIT_LOG_PATH, KEYS_PATH, ME_PATH, USAGE_PATH};
 
 pub const KEYS: &str = KEYS_PATH;
 pub const KEY: &str = "/api/v1/auth/api-keys/{id}";
 pub const ROTATE: &str = "/api/v1/auth/api-keys/{id}/rotate";
 pub const ME: &str = ME_PATH;
 pub const AUDIT_LOG: &str = AUDIT_LOG_PATH;
+/// One key's usage by day (SPEC §12).
+pub const KEY_USAGE: &str = "/api/v1/auth/api-keys/{id}/usage";
+/// An owner's usage by day (SPEC §12).
+pub const USAGE: &str = USAGE_PATH;
 /// Every other path under the key routes. The API sends it to podkeys (list-keys), which
 /// answers 404, so that no key-management path ever reaches the podcast backend and the
 /// authorizer can treat the whole subtree as key management.
@@ -93,6 +97,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", ROTATE, Function::CreateKey),
     route("GET", ME, Function::ListKeys),
     route("GET", AUDIT_LOG, Function::ListKeys),
+    route("GET", KEY_USAGE, Function::ListKeys),
+    route("GET", USAGE, Function::ListKeys),
     route("GET", JWKS, Function::ListKeys),
 ];
 

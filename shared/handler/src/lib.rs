@@ -16,9 +16,9 @@ use lambda_http::{Body, Request, Response};
 pub use caller::{Caller, RateLimit};
 pub use error::ApiError;
 pub use request::{
-    AuditParams, ListParams, MAX_BODY, json_body, path_id, request_id, resource, route,
+    AuditParams, ListParams, MAX_BODY, UsageParams, json_body, path_id, request_id, resource, route,
 };
-pub use response::{KeyObject, audit_event, created_body, json};
+pub use response::{KeyObject, audit_event, created_body, json, key_usage, owner_usage};
 
 /// Runs `handle`, turns its error into the JSON error response, adds the calling key's
 /// `X-RateLimit-*` headers, and writes the request's one log line: request id, method, route,

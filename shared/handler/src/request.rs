@@ -1,6 +1,6 @@
 //! Reading requests: route, body, query string, path id, request id.
 
-use apikey::{KeyId, KeyStatus, OwnerId, PageLimit, Timestamp};
+use apikey::{Day, DayRange, KeyId, KeyStatus, OwnerId, PageLimit, Timestamp};
 use keystore::Action;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -202,6 +202,38 @@ impl AuditParams {
                 .transpose()
                 .map_err(invalid)?,
         })
+    }
+}
+
+/// Query parameters of the usage reads (SPEC §12): `from`, `to` (dates, the last 30 days by
+/// default, at most 366), and for an owner's usage `owner_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageParams {
+    pub range: DayRange,
+    pub owner_id: Option<OwnerId>,
+}
+
+impl UsageParams {
+    /// One key's usage: `from` and `to` only.
+    pub fn for_key(req: &Request, today: Day) -> Result<Self, ApiError> {
+        Self::read(req, &["from", "to"], today)
+    }
+
+    /// An owner's usage: `from`, `to` and `owner_id`.
+    pub fn for_owner(req: &Request, today: Day) -> Result<Self, ApiError> {
+        Self::read(req, &["from", "to", "owner_id"], today)
+    }
+
+    fn read(req: &Request, known: &[&str], today: Day) -> Result<Self, ApiError> {
+        let q = single_params(req, known)?;
+        let range = DayRange::parse(q.get("from").copied(), q.get("to").copied(), today)
+            .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let owner_id = q
+            .get("owner_id")
+            .map(|s| OwnerId::parse(s))
+            .transpose()
+            .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        Ok(Self { range, owner_id })
     }
 }
 

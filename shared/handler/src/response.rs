@@ -1,8 +1,10 @@
 //! JSON responses and the key object every route returns.
 
-use apikey::{Scope, Timestamp};
+use std::collections::BTreeMap;
+
+use apikey::{DayRange, KeyId, OwnerId, Scope, Timestamp, UsageCounts};
 use keystore::AuditEvent;
-use keystore::KeyRecord;
+use keystore::{KeyRecord, UsageRow};
 use keystore::audit::Value as Field;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
@@ -134,4 +136,73 @@ pub fn audit_event(e: &AuditEvent) -> Value {
         "changes": changes,
         "correlation_id": e.correlation_id,
     })
+}
+
+fn counts(c: UsageCounts) -> Value {
+    json!({"allowed": c.allowed, "rate_limited": c.rate_limited, "denied": c.denied})
+}
+
+/// The range's days (oldest first) and total, as both reads show them.
+fn days_and_total(range: DayRange, per_day: &[UsageCounts]) -> (Vec<Value>, Value) {
+    let mut total = UsageCounts::default();
+    let days = range
+        .days()
+        .zip(per_day)
+        .map(|(day, c)| {
+            total.add(*c);
+            let mut v = counts(*c);
+            v["date"] = json!(day.to_string());
+            v
+        })
+        .collect();
+    (days, counts(total))
+}
+
+/// One key's usage as SPEC §12 shows it: every day of `range` (`per_day`, oldest first) and
+/// the total.
+pub fn key_usage(key_id: &KeyId, range: DayRange, per_day: &[UsageCounts]) -> Value {
+    let (days, total) = days_and_total(range, per_day);
+    json!({
+        "key_id": key_id.as_str(),
+        "from": range.from().to_string(),
+        "to": range.to().to_string(),
+        "days": days,
+        "total": total,
+    })
+}
+
+/// An owner's usage as SPEC §12 shows it: every day of `range` summed over the owner's keys,
+/// the total, and each key's total (keys without requests in the range absent).
+pub fn owner_usage(owner: &OwnerId, range: DayRange, rows: &[UsageRow]) -> Value {
+    let (per_day, per_key) = fold(range, rows);
+    let (days, total) = days_and_total(range, &per_day);
+    let keys: Vec<Value> = per_key
+        .into_iter()
+        .map(|(key_id, c)| json!({"key_id": key_id, "total": counts(c)}))
+        .collect();
+    json!({
+        "owner_id": owner.as_str(),
+        "from": range.from().to_string(),
+        "to": range.to().to_string(),
+        "days": days,
+        "total": total,
+        "keys": keys,
+    })
+}
+
+/// An owner's key-days summed per day of the range and per key (by id).
+fn fold(range: DayRange, rows: &[UsageRow]) -> (Vec<UsageCounts>, BTreeMap<&str, UsageCounts>) {
+    let mut per_day = vec![UsageCounts::default(); range.day_count()];
+    let mut per_key: BTreeMap<&str, UsageCounts> = BTreeMap::new();
+    let first = range.from().epoch_days();
+    for row in rows {
+        let slot = usize::try_from(row.day.epoch_days() - first)
+            .ok()
+            .and_then(|i| per_day.get_mut(i));
+        if let Some(day) = slot {
+            day.add(row.counts);
+            per_key.entry(&row.key_id).or_default().add(row.counts);
+        }
+    }
+    (per_day, per_key)
 }

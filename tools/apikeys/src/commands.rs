@@ -7,7 +7,7 @@ use keystore::signing::SigningStore;
 use keystore::{Access, KeyRecord, KeyStore, Listing, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
-use crate::{AuditArgs, Cli, Command, ListArgs, TableCommand};
+use crate::{AuditArgs, Cli, Command, ListArgs, TableCommand, UsageArgs};
 
 /// Why a command failed: bad arguments (exit 2) or anything else (exit 1).
 #[derive(Debug)]
@@ -45,6 +45,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Update(args) => crate::change::update(&store, args, json).await,
         Command::List(args) => list(&store, args, json).await,
         Command::Audit(args) => audit(&store, args, json).await,
+        Command::Usage(args) => usage_report(&store, args, json).await,
         Command::Revoke { id } => revoke(&store, &id, json).await,
         Command::Rotate { id, grace_seconds } => {
             rotate(&store, &prefix, &id, grace_seconds, json).await
@@ -248,6 +249,60 @@ async fn audit(store: &KeyStore, args: AuditArgs, json: bool) -> Outcome {
     print_table(&["TIME", "ACTION", "KEY", "OWNER", "BY"], &rows);
     if page.next.is_some() {
         eprintln!("(more events exist; raise --limit or filter by --key / --owner)");
+    }
+    Ok(())
+}
+
+async fn usage_report(store: &KeyStore, args: UsageArgs, json: bool) -> Outcome {
+    let today = apikey::Day::of(Timestamp::now());
+    let range = apikey::DayRange::parse(args.from.as_deref(), args.to.as_deref(), today)
+        .map_err(|e| usage(e.to_string()))?;
+    let failed = |e| explain(store.table(), e);
+    let body = match (args.id.as_deref(), args.owner.as_deref()) {
+        (Some(id), _) => {
+            let id = KeyId::parse(id).map_err(|e| usage(e.to_string()))?;
+            if store.get_by_id(&id).await.map_err(failed)?.is_none() {
+                return Err(Failure::Failed(format!("no key {id}")));
+            }
+            let per_day = store.key_usage(&id, range).await.map_err(failed)?;
+            handler::key_usage(&id, range, &per_day)
+        }
+        (None, Some(owner)) => {
+            let owner = OwnerId::parse(owner).map_err(|e| usage(format!("--owner: {e}")))?;
+            let rows = store.owner_usage(&owner, range).await.map_err(failed)?;
+            handler::owner_usage(&owner, range, &rows)
+        }
+        (None, None) => return Err(usage("name a key id or --owner".into())),
+    };
+    if json {
+        println!("{body}");
+        return Ok(());
+    }
+    let cells = |v: &serde_json::Value| {
+        ["allowed", "rate_limited", "denied"].map(|k| v[k].as_u64().unwrap_or(0).to_string())
+    };
+    let mut rows: Vec<[String; 4]> = body["days"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let [a, r, n] = cells(d);
+            [d["date"].as_str().unwrap_or("-").to_owned(), a, r, n]
+        })
+        .collect();
+    let [a, r, n] = cells(&body["total"]);
+    rows.push(["TOTAL".to_owned(), a, r, n]);
+    print_table(&["DATE", "ALLOWED", "RATE_LIMITED", "DENIED"], &rows);
+    if let Some(keys) = body["keys"].as_array().filter(|k| !k.is_empty()) {
+        println!();
+        let rows: Vec<[String; 4]> = keys
+            .iter()
+            .map(|k| {
+                let [a, r, n] = cells(&k["total"]);
+                [k["key_id"].as_str().unwrap_or("-").to_owned(), a, r, n]
+            })
+            .collect();
+        print_table(&["KEY", "ALLOWED", "RATE_LIMITED", "DENIED"], &rows);
     }
     Ok(())
 }

@@ -60,6 +60,9 @@ enum Command {
     /// The audit log, newest first: who created, rotated, updated or revoked which key
     /// (SPEC §11).
     Audit(AuditArgs),
+    /// Requests by UTC day and outcome (allowed, rate_limited, denied) of one key, or of all
+    /// of an owner's keys with --owner (SPEC §12).
+    Usage(UsageArgs),
     /// The keys that sign the assertion the podcast backend verifies (SPEC §15).
     SigningKey {
         #[command(subcommand)]
@@ -182,6 +185,22 @@ struct AuditArgs {
     /// At most this many events (1-100).
     #[arg(long, default_value_t = PageLimit::DEFAULT)]
     limit: PageLimit,
+}
+
+#[derive(Debug, Args)]
+struct UsageArgs {
+    /// The key's id, `key_…`.
+    #[arg(required_unless_present = "owner")]
+    id: Option<String>,
+    /// Every key of this owner instead of one key.
+    #[arg(long, conflicts_with = "id")]
+    owner: Option<String>,
+    /// The first day, YYYY-MM-DD (default: 29 days before --to).
+    #[arg(long)]
+    from: Option<String>,
+    /// The last day, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    to: Option<String>,
 }
 
 #[tokio::main(flavor = "current_thread")]

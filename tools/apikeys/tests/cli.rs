@@ -415,3 +415,54 @@ async fn cli_changes_are_audited_and_apikeys_audit_shows_them() {
     let bad = cli.run(&["audit", "--key", "nope"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }
+
+/// SPEC §12: `apikeys usage` reads what the authorizer wrote, per key (every day of the
+/// range) and per owner (each key's total).
+#[tokio::test]
+async fn apikeys_usage_shows_a_key_and_an_owner_by_day() {
+    use apikey::{Day, KeyId, OwnerId, Timestamp, UsageCounts};
+    let cli = Cli::new("cliusage");
+    cli.ok(&["table", "create"]);
+    let created = cli.json(&["create", "--owner", "alice", "--name", "laptop"]);
+    let id = created["id"].as_str().expect("id").to_owned();
+    // What an authorizer's flush writes, straight into the table.
+    let store = keystore::KeyStore::new(testkit::local_client(), &cli.table);
+    let key = keystore::KeyDay {
+        key_id: KeyId::parse(&id).expect("id"),
+        owner_id: OwnerId::parse("alice").expect("owner"),
+        day: Day::of(Timestamp::now()),
+    };
+    let counts = UsageCounts {
+        allowed: 7,
+        rate_limited: 2,
+        denied: 1,
+    };
+    store.add_usage(&key, counts).await.expect("usage written");
+
+    let one = cli.json(&["usage", &id]);
+    assert_eq!(one["days"].as_array().map(Vec::len), Some(30));
+    assert_eq!(
+        one["total"],
+        serde_json::json!({"allowed": 7, "rate_limited": 2, "denied": 1})
+    );
+    let owner = cli.json(&["usage", "--owner", "alice", "--from", &key.day.to_string()]);
+    assert_eq!(owner["days"].as_array().map(Vec::len), Some(1));
+    assert_eq!(owner["keys"][0]["key_id"], id.as_str());
+    assert_eq!(owner["total"]["allowed"], 7);
+    let table = cli.ok(&["usage", &id, "--from", &key.day.to_string()]);
+    assert!(table.starts_with("DATE"), "{table}");
+    assert!(table.contains("TOTAL") && table.contains(" 7 "), "{table}");
+
+    for bad in [
+        vec!["usage"],
+        vec!["usage", "nope"],
+        vec!["usage", &id, "--from", "2026-13-01"],
+        vec!["usage", &id, "--from", "2026-12-05", "--to", "2026-12-01"],
+        vec!["usage", "--owner", "alice", "--from", "2024-01-01", "--to", "2025-01-01"],
+    ] {
+        let out = cli.run(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let missing = cli.run(&["usage", "key_00000000000000000000"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+}
