@@ -20,6 +20,7 @@
 mod extract;
 mod meter;
 pub mod policy;
+pub mod shutdown;
 mod usage;
 
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 #![recursion_limit = "256"]
 
 use authorizer::AuthorizerEvent;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, spawn_graceful_shutdown_handler};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 // One binary for both front doors: a REST API's event gets a policy, an HTTP API's (payload
 // format 2.0) a simple response (`authorizer::answer`).
@@ -10,11 +10,9 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, spawn_graceful_shutdow
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let state = gateway::init().await?;
-    // Usage counts still in the container are written when Lambda shuts it down: SIGTERM
-    // comes (with about 500 ms to act) only to a function with a registered extension, which
-    // this registers (SPEC §12; https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown).
+    // Usage counts still in the container are written when Lambda shuts it down (SPEC §12).
     let on_shutdown = state.clone();
-    spawn_graceful_shutdown_handler(move || async move {
+    authorizer::shutdown::on_sigterm(move || async move {
         let flushed = authorizer::flush_all(&on_shutdown).await;
         tracing::info!(
             written = flushed.written,
@@ -22,7 +20,7 @@ async fn main() -> Result<(), Error> {
             "usage flushed on shutdown"
         );
     })
-    .await;
+    .await?;
     let state = &state;
     run(service_fn(
         |event: LambdaEvent<AuthorizerEvent>| async move {
