@@ -4,67 +4,20 @@
 //! show every day of a range, per key and per owner, with the owner rules of the key routes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apikey::{Day, UsageCounts};
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use gateway::{DEFAULT_PLANS, parse_plans};
+use keystore::UsageWrites;
 use serde_json::{Value, json};
 
 use crate::e2e::{Stack, stack_on};
 use crate::helpers::App;
 
-/// Counts the usage writes the client sends to the table: every `UpdateItem` attempt on a
-/// `usage#…` item, as it leaves for DynamoDB.
-#[derive(Debug, Default, Clone)]
-struct UsageWrites(Arc<AtomicUsize>);
-
-impl Intercept for UsageWrites {
-    fn name(&self) -> &'static str {
-        "UsageWrites"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request();
-        let update = request
-            .headers()
-            .get("x-amz-target")
-            .is_some_and(|t| t.ends_with(".UpdateItem"));
-        let body = request.body().bytes().unwrap_or_default();
-        let usage = body.windows(6).any(|w| w == b"usage#");
-        if update && usage {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-}
-
-impl UsageWrites {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
 /// An app whose keys default to the unlimited plan, its usage written at most every
 /// `flush_secs`, its usage writes counted.
 async fn counted_app(label: &str, flush_secs: u64) -> (App, UsageWrites) {
-    let store = testkit::fresh_store(label).await;
-    let writes = UsageWrites::default();
-    let conf = store
-        .client()
-        .config()
-        .to_builder()
-        .interceptor(writes.clone())
-        .build();
-    let store = keystore::KeyStore::new(keystore::Client::from_conf(conf), store.table());
+    let (store, writes) = testkit::fresh_store(label).await.counting_usage_writes();
     let app = App::on_store(store, |c| {
         c.plans = parse_plans(DEFAULT_PLANS, "unlimited").expect("plans");
         c.usage_flush = Duration::from_secs(flush_secs);

@@ -9,18 +9,20 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 // One event at a time: worker threads would only add start-up work (BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let state = gateway::init().await?;
+    // The shutdown extension's registration goes out first; the configuration and client are
+    // made while the Runtime API answers it.
+    let (extension, state) = tokio::join!(authorizer::shutdown::register(), gateway::init());
+    let state = state?;
     // Usage counts still in the container are written when Lambda shuts it down (SPEC §12).
     let on_shutdown = state.clone();
-    authorizer::shutdown::on_sigterm(move || async move {
+    extension?.on_sigterm(move || async move {
         let flushed = authorizer::flush_all(&on_shutdown).await;
         tracing::info!(
             written = flushed.written,
             lost = flushed.kept,
             "usage flushed on shutdown"
         );
-    })
-    .await?;
+    })?;
     let state = &state;
     run(service_fn(
         |event: LambdaEvent<AuthorizerEvent>| async move {

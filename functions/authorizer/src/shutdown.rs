@@ -21,14 +21,14 @@ use tokio::signal::unix::{SignalKind, signal};
 const EXTENSION_NAME: &str = "podkeys-usage-flush";
 const ID_HEADER: &str = "Lambda-Extension-Identifier";
 
-/// Registers the extension and arms `hook` for SIGTERM. Call before `lambda_runtime::run`:
-/// extensions register during init.
-pub async fn on_sigterm<F, Fut>(hook: F) -> Result<(), BoxError>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut term = signal(SignalKind::terminate())?;
+/// A registered extension, its `event/next` waiting.
+#[derive(Debug)]
+pub struct Registered(());
+
+/// Registers the extension and starts its long poll. Call during init, before
+/// `lambda_runtime::run` (extensions register before the runtime's first `next`); it is two
+/// local calls, so `main` overlaps it with the rest of init.
+pub async fn register() -> Result<Registered, BoxError> {
     let client = Client::builder().build()?;
     let register = build_request()
         .method(Method::POST)
@@ -56,11 +56,23 @@ where
         let _ = client.call(next).await;
         std::future::pending::<()>().await;
     });
-    tokio::spawn(async move {
-        if term.recv().await.is_some() {
-            hook().await;
-            std::process::exit(0);
-        }
-    });
-    Ok(())
+    Ok(Registered(()))
+}
+
+impl Registered {
+    /// Runs `hook` on SIGTERM, then exits.
+    pub fn on_sigterm<F, Fut>(self, hook: F) -> Result<(), BoxError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            if term.recv().await.is_some() {
+                hook().await;
+                std::process::exit(0);
+            }
+        });
+        Ok(())
+    }
 }

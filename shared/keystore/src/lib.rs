@@ -22,6 +22,8 @@ pub use error::StoreError;
 pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
 pub use store::CounterCells;
+#[cfg(feature = "test-util")]
+pub use store::UsageWrites;
 pub use store::{
     Access, AuditPage, AuditQuery, KeyChanges, KeyDay, KeyStore, MAX_PAGE, Page, Rotation, Tally,
     USAGE_RETENTION_DAYS, UsageRow, counter_pk, usage_pk,

@@ -2,7 +2,9 @@
 //! authorizer against two hello-world `lambda_runtime` binaries built in the same cargo
 //! invocation (same release profile, same feature set): one on tokio's multi-thread runtime
 //! (§7's baseline, ≤ 1.5×) and one on `current_thread`, the flavour every function uses
-//! (§7b, ≤ 1.3×), so the runtime's own worker threads are not counted as headroom.
+//! (§7b, ≤ 1.3×), so the runtime's own worker threads are not counted as headroom. A fourth
+//! binary, the current_thread hello world registering the authorizer's shutdown extension
+//! (SPEC §12), shows what that registration adds (informational).
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,12 +20,19 @@ const RUNS: usize = 30;
 const WARMUP_RUNS: usize = 3;
 
 /// The binaries in `release`, in the order of [`Medians`].
-const BINARIES: [&str; 3] = ["authorizer", "hello-lambda", "hello-lambda-current-thread"];
+const BINARIES: [&str; 4] = [
+    "authorizer",
+    "hello-lambda",
+    "hello-lambda-current-thread",
+    "hello-lambda-shutdown-extension",
+];
 
 pub struct Medians {
     pub authorizer: Duration,
     pub hello_multi_thread: Duration,
     pub hello_current_thread: Duration,
+    /// The current_thread hello world registering the authorizer's shutdown extension.
+    pub hello_extension: Duration,
     pub runs: usize,
 }
 
@@ -35,7 +44,7 @@ pub async fn cold_start(release: &Path, rows: &mut Vec<Row>) {
         .into_iter()
         .filter(|(name, _)| *name != "AWS_ENDPOINT_URL_DYNAMODB")
         .collect();
-    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let mut samples: [Vec<Duration>; 4] = Default::default();
     for round in 0..RUNS + WARMUP_RUNS {
         // Rotated so that no binary always runs right after the same one.
         for k in rotation(round, bins.len()) {
@@ -53,11 +62,12 @@ pub async fn cold_start(release: &Path, rows: &mut Vec<Row>) {
             s.server.abort();
         }
     }
-    let [mut a, mut mt, mut ct] = samples;
+    let [mut a, mut mt, mut ct, mut ext] = samples;
     let medians = Medians {
         authorizer: percentile(&mut a, 0.5),
         hello_multi_thread: percentile(&mut mt, 0.5),
         hello_current_thread: percentile(&mut ct, 0.5),
+        hello_extension: percentile(&mut ext, 0.5),
         runs: RUNS,
     };
     for r in cold_rows(&medians) {
@@ -76,6 +86,7 @@ pub fn cold_rows(m: &Medians) -> Vec<Row> {
     let vs_mt = ratio(m.authorizer, m.hello_multi_thread);
     let vs_ct = ratio(m.authorizer, m.hello_current_thread);
     let baselines = ratio(m.hello_multi_thread, m.hello_current_thread);
+    let extension = ratio(m.hello_extension, m.hello_current_thread);
     let runs = m.runs;
     vec![
         Row::new(
@@ -108,6 +119,16 @@ pub fn cold_rows(m: &Medians) -> Vec<Row> {
             "-",
             None,
         ),
+        Row::new(
+            "  … current_thread hello world with vs without the shutdown extension (informational)",
+            format!(
+                "{:.2} ms vs {:.2} ms = {extension:.2}×",
+                ms(m.hello_extension),
+                ms(m.hello_current_thread)
+            ),
+            "-",
+            None,
+        ),
     ]
 }
 
@@ -120,6 +141,7 @@ mod tests {
             authorizer: Duration::from_micros(a),
             hello_multi_thread: Duration::from_micros(mt),
             hello_current_thread: Duration::from_micros(ct),
+            hello_extension: Duration::from_micros(ct + 100),
             runs: 30,
         }
     }
@@ -145,6 +167,7 @@ mod tests {
                     Some(false)
                 ),
                 ("2.03 ms vs 1.90 ms = 1.07×", "-", None),
+                ("2.00 ms vs 1.90 ms = 1.05×", "-", None),
             ]
         );
     }

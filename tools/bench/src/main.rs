@@ -15,6 +15,7 @@ mod report;
 mod runtime;
 mod sizes;
 mod stats;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,6 +45,9 @@ async fn main() {
     }
     if wants("ratelimit") {
         latency::rate_limited_authorizer(&endpoint, &mut rows).await;
+    }
+    if wants("usage") {
+        usage::usage_writes(&endpoint, &mut rows).await;
     }
     if wants("garbage") {
         garbage::garbage(&mut rows).await;

@@ -94,3 +94,57 @@ impl KeyStore {
         }
     }
 }
+
+/// Counts the usage writes a store sends (SPEC §12, §7b): every `UpdateItem` attempt on a
+/// `usage#…` item, as it leaves for DynamoDB. For the tests and the bench that prove at most
+/// one write per key per flush interval.
+#[derive(Debug, Default, Clone)]
+pub struct UsageWrites(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl UsageWrites {
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for UsageWrites {
+    fn name(&self) -> &'static str {
+        "UsageWrites"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let request = context.request();
+        let update = request
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.ends_with(".UpdateItem"));
+        let body = request.body().bytes().unwrap_or_default();
+        if update && body.windows(6).any(|w| w == b"usage#") {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+impl KeyStore {
+    /// This store's table through a client that counts its usage writes.
+    pub fn counting_usage_writes(&self) -> (KeyStore, UsageWrites) {
+        let writes = UsageWrites::default();
+        let conf = self
+            .client
+            .config()
+            .to_builder()
+            .interceptor(writes.clone())
+            .build();
+        let store = KeyStore {
+            client: aws_sdk_dynamodb::Client::from_conf(conf),
+            ..self.clone()
+        };
+        (store, writes)
+    }
+}
