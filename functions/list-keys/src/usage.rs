@@ -41,4 +41,3 @@ pub(crate) async fn owner_usage(
     let body = handler::owner_usage(&owner, params.range, &rows);
     Ok(handler::json(StatusCode::OK, &body))
 }
-

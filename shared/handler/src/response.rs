@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use apikey::{DayRange, KeyId, OwnerId, Scope, Timestamp, UsageCounts};
 use keystore::AuditEvent;
-use keystore::{KeyRecord, UsageRow};
 use keystore::audit::Value as Field;
+use keystore::{KeyRecord, UsageRow};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;

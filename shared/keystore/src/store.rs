@@ -25,11 +25,11 @@ mod update;
 mod usage;
 
 pub use audit::{AuditPage, AuditQuery};
+#[cfg(feature = "test-util")]
+pub use bench::UsageWrites;
 pub use list::{MAX_PAGE, Page};
 pub use rate::{CounterCells, Tally, counter_pk};
 pub use update::KeyChanges;
-#[cfg(feature = "test-util")]
-pub use bench::UsageWrites;
 pub use usage::{KeyDay, USAGE_RETENTION_DAYS, UsageRow, usage_pk};
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.

@@ -458,7 +458,15 @@ async fn apikeys_usage_shows_a_key_and_an_owner_by_day() {
         vec!["usage", "nope"],
         vec!["usage", &id, "--from", "2026-13-01"],
         vec!["usage", &id, "--from", "2026-12-05", "--to", "2026-12-01"],
-        vec!["usage", "--owner", "alice", "--from", "2024-01-01", "--to", "2025-01-01"],
+        vec![
+            "usage",
+            "--owner",
+            "alice",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2025-01-01",
+        ],
     ] {
         let out = cli.run(&bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));

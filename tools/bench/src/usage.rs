@@ -28,7 +28,9 @@ pub async fn usage_writes(endpoint: &str, rows: &mut Vec<Row>) {
     let mut requests = 0u64;
     while started.elapsed() < RUN {
         let (event, _) = &keys[requests as usize % KEYS];
-        authorizer::authorize(&state, event).await.expect("a policy");
+        authorizer::authorize(&state, event)
+            .await
+            .expect("a policy");
         requests += 1;
     }
     let elapsed = started.elapsed();

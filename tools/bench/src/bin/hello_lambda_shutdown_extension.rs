@@ -6,7 +6,9 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    authorizer::shutdown::register().await?.on_sigterm(|| async {})?;
+    authorizer::shutdown::register()
+        .await?
+        .on_sigterm(|| async {})?;
     run(service_fn(|event: LambdaEvent<Value>| async move {
         Ok::<_, Error>(event.payload)
     }))
