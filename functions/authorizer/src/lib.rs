@@ -109,11 +109,11 @@ struct Subject {
 }
 
 impl Subject {
-    fn of(record: &KeyRecord) -> Option<Self> {
-        Some(Self {
+    fn of(record: &KeyRecord) -> Self {
+        Self {
             key_id: record.id.clone(),
             owner_id: record.owner_id.clone(),
-        })
+        }
     }
 }
 
@@ -346,7 +346,7 @@ async fn decide(
             return (Err(e), Outcome::Failed, None);
         }
     };
-    let subject = Subject::of(&record);
+    let subject = Some(Subject::of(&record));
     if in_query && !record.scopes.is_feed_only() {
         // A valid key, but not a feed key: refused as if unknown, and logged by id only.
         meter::take_back(state, &hash, window, early).await;
