@@ -252,6 +252,24 @@ impl Browser {
             .unwrap_or_else(|e| panic!("choose {value:?}: {e}"));
     }
 
+    /// The Activity view's rows, top to bottom, as shown: action badge, target key id and
+    /// name, actor and its key id, the changes listed in Details, and the source IP.
+    async fn activity(&self) -> Vec<Value> {
+        let rows = self.js(&format!("{ACTIVITY_ROWS} return rows;")).await;
+        rows.as_array().expect("a list").clone()
+    }
+
+    /// Chooses `value` in the `css` select, as a user does.
+    async fn choose(&self, css: &str, value: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choose {value:?} in {css}: {e}"));
+    }
+
     /// The `data-key-id` row's status badge text, once the row exists.
     async fn status_of(&self, id: &str) -> String {
         let js = format!(
@@ -265,6 +283,19 @@ impl Browser {
             .to_owned()
     }
 }
+
+/// Script that sets `rows` to the Activity view's rows, as [`Browser::activity`] returns them.
+const ACTIVITY_ROWS: &str = "
+    var rows = Array.prototype.map.call(document.querySelectorAll('#activity-rows tr'),
+      function (tr) {
+        var text = function (css) { var e = tr.querySelector(css); return e ? e.textContent : null; };
+        return { id: tr.getAttribute('data-event-id'), action: text('.badge'),
+                 key: text('.target .key-id'), name: text('.target .name'),
+                 actor: text('.actor .who'), actor_key: text('.actor .key-id'),
+                 changes: Array.prototype.map.call(tr.querySelectorAll('.details .change'),
+                   function (c) { return c.textContent; }),
+                 ip: text('td.ip') };
+      });";
 
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
@@ -633,6 +664,7 @@ async fn a_standard_user_sees_only_their_own_keys_and_no_admin_controls() {
     let (_, bob_key) = s.app.seed_key("bob", &["*"]).await;
     // The listing reads an index; let it catch up with the seeded keys first.
     testkit::settle(&s.app.state.store).await;
+    audit_settled(&s, &alice, 1).await;
     let b = Browser::start("consoleuser").await;
     b.client
         .goto(&format!("{}/console", s.base()))
@@ -662,6 +694,32 @@ async fn a_standard_user_sees_only_their_own_keys_and_no_admin_controls() {
         view,
         json!({"admin": false, "owner": true, "ownerCol": "none", "bob": false, "rows": 1})
     );
+    // Her activity: the events of her own key, none of bob's; her key is the one key to filter by.
+    let alice_id = alice_key.id.as_str();
+    let shown = b
+        .until(
+            "alice's activity",
+            &format!("{ACTIVITY_ROWS} return rows.length > 0 && rows;"),
+        )
+        .await;
+    let shown = shown.as_array().expect("rows");
+    assert!(
+        shown.iter().all(|r| r["key"] == alice_id),
+        "only alice's key: {shown:?}"
+    );
+    assert!(
+        !serde_json::to_string(shown)
+            .expect("json")
+            .contains(bob_key.id.as_str()),
+        "nothing of bob's: {shown:?}"
+    );
+    let choices = b
+        .js(
+            "return Array.prototype.map.call(document.getElementById('activity-key').options, \
+               function (o) { return o.value; });",
+        )
+        .await;
+    assert_eq!(choices, json!(["", alice_id]));
 
     // A key that may not list keys can still sign in; the list says why it is empty.
     let (reader, _) = s.app.seed_key("carol", &["podcasts:read"]).await;
@@ -1117,4 +1175,211 @@ async fn a_key_is_renamed_narrowed_and_moved_to_another_plan_from_its_row() {
     assert_eq!(stored.body["name"], "old phone");
     assert_eq!(stored.body["scopes"], json!(["podcasts:read"]));
     assert_eq!(stored.body["plan"], "pro");
+}
+
+/// Waits until `key` reads at least `n` events from the audit log, which is read from an
+/// eventually consistent index.
+async fn audit_settled(s: &Stack, key: &str, n: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let r = s
+            .send(
+                "GET",
+                "/api/v1/auth/audit-log?limit=100",
+                &[("X-API-Key", key)],
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let got = r.body.as_array().map_or(0, Vec::len);
+        if got >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{got} of {n} audit events");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `action` and target `key` of Activity rows.
+fn actions_of<'a>(rows: impl IntoIterator<Item = &'a Value>) -> Vec<(String, String)> {
+    rows.into_iter()
+        .map(|r| {
+            let text = |f: &str| r[f].as_str().unwrap_or_default().to_owned();
+            (text("action"), text("key"))
+        })
+        .collect()
+}
+
+/// SPEC §11 in the console: the Activity view pages the audit log with "Load more", reloads
+/// after each change the console makes (newest first), filters by action, and by key from
+/// the key's row.
+#[tokio::test]
+async fn the_activity_view_shows_what_the_console_did_to_a_key() {
+    let s = stack("activity").await;
+    let (admin, admin_key) = s.app.seed_key("admin", &["*", "admin"]).await;
+    // More events than a page (50) holds: 51 keys seeded.
+    for _ in 0..50 {
+        s.app.seed("bob", &["podcasts:read"]).await;
+    }
+    testkit::settle(&s.app.state.store).await;
+    audit_settled(&s, &admin, 51).await;
+    let b = Browser::start("activity").await;
+    sign_in(&b, &s, &admin).await;
+
+    // The first page, then the next one, from the Link header.
+    b.until(
+        "the first page of activity",
+        "return document.getElementById('activity-rows').children.length === 50 && \
+         !document.getElementById('activity-more').hidden;",
+    )
+    .await;
+    b.click("#activity-more").await;
+    b.until(
+        "the second page of activity",
+        "return document.getElementById('activity-rows').children.length === 51 && \
+         document.getElementById('activity-more').hidden;",
+    )
+    .await;
+    let mut ids: Vec<String> = b
+        .activity()
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 51, "every event once");
+
+    // Create a key, rename it from its row, revoke it.
+    b.click("#new-key").await;
+    b.type_into("#create-name", "audited").await;
+    b.click("#create-ok").await;
+    let made = read_new_key(&b).await;
+    b.click("#secret-done").await;
+    let id = id_of(&s, &made).await;
+    let row = format!("tr[data-key-id=\"{id}\"]");
+    b.click(&format!("{row} button.edit")).await;
+    b.until(
+        "the edit dialog",
+        "return document.getElementById('edit-dialog').open;",
+    )
+    .await;
+    b.js("document.getElementById('edit-name').value = ''; return true;")
+        .await;
+    b.type_into("#edit-name", "audited, renamed").await;
+    b.click("#edit-ok").await;
+    b.until(
+        "the renamed row",
+        &format!(
+            "var r = document.querySelector('{row}'); \
+             return !document.getElementById('edit-dialog').open && r && \
+               r.querySelector('.name').textContent === 'audited, renamed';"
+        ),
+    )
+    .await;
+    b.click(&format!("{row} button.revoke")).await;
+    b.until(
+        "the revoke confirmation",
+        "return document.getElementById('confirm-dialog').open;",
+    )
+    .await;
+    b.click("#confirm-ok").await;
+    b.until(
+        "the revoked status",
+        &format!(
+            "var b = document.querySelector('{row} .badge'); \
+             return b && b.textContent === 'revoked';"
+        ),
+    )
+    .await;
+
+    // The view reloaded: the key's three events, newest first, on top of the log.
+    let shown = b
+        .until(
+            "the key's three events",
+            &format!(
+                "{ACTIVITY_ROWS} return rows.filter(function (r) {{ \
+                   return r.key === '{id}'; }}).length === 3 && rows;"
+            ),
+        )
+        .await;
+    let shown = shown.as_array().expect("rows");
+    let expected: Vec<(String, String)> = ["key.revoked", "key.updated", "key.created"]
+        .iter()
+        .map(|a| ((*a).to_owned(), id.clone()))
+        .collect();
+    assert_eq!(actions_of(shown.iter().take(3)), expected, "{shown:?}");
+    let updated = &shown[1];
+    assert_eq!(
+        updated["changes"],
+        json!(["name: audited → audited, renamed"])
+    );
+    assert_eq!(updated["name"], "audited, renamed");
+    assert_eq!(updated["actor"], "admin");
+    assert_eq!(updated["actor_key"], admin_key.id.as_str());
+    assert_eq!(updated["ip"], "127.0.0.1");
+    assert_eq!(shown[2]["name"], "audited");
+
+    // Only the revocations.
+    b.choose("#activity-action", "key.revoked").await;
+    b.until(
+        "the revocations",
+        &format!("{ACTIVITY_ROWS} return rows.length === 1 && rows[0].action === 'key.revoked';"),
+    )
+    .await;
+    assert_eq!(
+        actions_of(&b.activity().await),
+        [("key.revoked".to_owned(), id.clone())]
+    );
+
+    // The key's row filters the view to that key, every action.
+    b.click(&format!("{row} button.activity")).await;
+    let shown = b
+        .until(
+            "the key's own events",
+            &format!(
+                "{ACTIVITY_ROWS} return rows.length === 3 && rows.every(function (r) {{ \
+                   return r.key === '{id}'; }}) && rows;"
+            ),
+        )
+        .await;
+    assert_eq!(
+        actions_of(shown.as_array().expect("rows")),
+        expected,
+        "{shown}"
+    );
+    let filters = b
+        .js("var k = document.getElementById('activity-key'); \
+             return [document.getElementById('activity-action').value, k.value, \
+                     k.options[k.selectedIndex].textContent];")
+        .await;
+    assert_eq!(filters[0], "");
+    assert_eq!(filters[1], id.as_str());
+    assert!(
+        filters[2]
+            .as_str()
+            .is_some_and(|l| l.starts_with("audited, renamed (")),
+        "{filters}"
+    );
+    b.client.set_window_size(1280, 1200).await.expect("resize");
+    b.js("document.getElementById('activity').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-activity").await;
+    // A phone-sized screen: events become cards too.
+    b.client.set_window_size(390, 844).await.expect("resize");
+    b.js("document.getElementById('activity').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("console-activity-phone").await;
+    b.client.set_window_size(1280, 900).await.expect("resize");
+
+    // All keys again.
+    b.choose("#activity-key", "").await;
+    b.until(
+        "every key's events",
+        "return document.getElementById('activity-rows').children.length === 50;",
+    )
+    .await;
+    assert_same_origin_only(&b).await;
+    assert_no_secret_at_rest(&b, &[&admin, &made]).await;
+    b.client.clone().close().await.expect("close the session");
 }

@@ -8,11 +8,11 @@
     .getAttribute("content");
   var SCOPES = ["*", "keys:read", "keys:write", "podcasts:read", "podcasts:write", "feeds:read",
                 "admin"];
-  // `listing` numbers listings: only answers for the latest one are rendered, so a slow answer
-  // for an older filter never replaces a newer list. `filter`, `next` (the cursor of "Load
-  // more") and `paging` (a "Load more" request in flight) belong to that latest listing.
-  var state = { key: null, me: null, listing: 0, filter: "", next: null, paging: false,
-                pending: null, feed: false, editing: null };
+  var ACTIONS = ["key.created", "key.rotated", "key.revoked", "key.updated"];
+  // `catchUp` is the timer of the Activity view's second reload after a change (see
+  // `activityChanged`). The paged lists (keys, activity) keep their own state: see `pager`.
+  var state = { key: null, me: null, pending: null, feed: false, editing: null,
+                catchUp: null };
 
   function $(id) { return document.getElementById(id); }
 
@@ -96,9 +96,11 @@
       show($("who"), true);
       show($("sign-in"), false);
       show($("keys"), true);
+      show($("activity"), true);
       document.body.classList.toggle("is-admin", r.body.admin);
       show($("create-owner-field"), r.body.admin);
-      load(false);
+      keys.load(false);
+      activity.load(false);
       $("new-key").focus();
     }, function (e) {
       state.key = null;
@@ -110,66 +112,108 @@
   function signOut() {
     state.key = null;
     state.me = null;
-    state.listing += 1; // a listing still on its way is not rendered after sign-out
-    state.next = null;
+    keys.stop(); // a listing still on its way is not rendered after sign-out
+    activity.stop();
+    clearTimeout(state.catchUp);
+    state.catchUp = null;
     state.pending = null;
-    $("key-rows").textContent = "";
+    forgetKeys();
     forgetSecret();
     $("who-owner").textContent = "";
     document.body.classList.remove("is-admin");
     show($("who"), false);
     show($("keys"), false);
+    show($("activity"), false);
     show($("sign-in"), true);
     say($("message"), "");
     $("sign-in-key").focus();
   }
   $("sign-out").addEventListener("click", signOut);
 
+  // ---- paged lists ----
+
+  // A paged API list (the keys, the activity) rendered into a table. `o.path` is the API
+  // path; `o.filters()` gives the filters as they are now, as query-string pairs; `o.rows`,
+  // `o.more` and `o.empty` are the tbody, its "Load more" button and its empty note; `o.add`
+  // puts one item in the tbody; `o.emptyText(more)` says why the table is empty (`more`: a
+  // next page follows); `o.failed(e)` shows an error.
+  //
+  // `listing` numbers listings: only answers for the latest one are rendered, so a slow answer
+  // for an older filter never replaces a newer list. `filters`, `next` (the cursor of "Load
+  // more", from the answer's Link header) and `paging` (a "Load more" request in flight) belong
+  // to that latest listing. A new listing (`load(false)`) starts from the first page with the
+  // filters as they are now and makes every older listing stale; "Load more" (`load(true)`)
+  // fetches the next page of the latest listing (once, however often it is clicked
+  // meanwhile), and is dropped too if a newer listing starts before it arrives.
+  function pager(o) {
+    var p = { listing: 0, filters: [], next: null, paging: false };
+    p.load = function (more) {
+      if (more && (!p.next || p.paging)) return;
+      if (more) {
+        p.paging = true;
+      } else {
+        p.listing += 1;
+        p.filters = o.filters();
+        p.next = null;
+        p.paging = false;
+        show(o.more, false);
+      }
+      o.more.disabled = p.paging;
+      var listing = p.listing;
+      // Takes an answer for this listing: false (drop it) if a newer listing has started since.
+      var take = function () {
+        if (listing !== p.listing) return false;
+        p.paging = false;
+        o.more.disabled = false;
+        return true;
+      };
+      var q = ["limit=50"].concat(p.filters);
+      if (more) q.push("cursor=" + encodeURIComponent(p.next));
+      api("GET", o.path + "?" + q.join("&")).then(function (r) {
+        if (!take()) return;
+        if (!more) o.rows.textContent = "";
+        r.body.forEach(o.add);
+        p.next = nextFromLink(r.link);
+        show(o.more, Boolean(p.next));
+        // A filtered page does bounded work and can come back empty while more items follow.
+        var empty = o.rows.children.length === 0;
+        o.empty.textContent = o.emptyText(empty && Boolean(p.next));
+        show(o.empty, empty);
+      }, function (e) {
+        if (take()) o.failed(e);
+      });
+    };
+    // Forgets the list: answers still on their way are dropped.
+    p.stop = function () {
+      p.listing += 1;
+      p.next = null;
+      p.paging = false;
+      o.rows.textContent = "";
+      show(o.more, false);
+      show(o.empty, false);
+    };
+    o.more.addEventListener("click", function () { p.load(true); });
+    return p;
+  }
+
   // ---- the list ----
 
-  // A new listing (`more` false) starts from the first page with the filter as it is now and
-  // makes every older listing stale; "Load more" (`more` true) fetches the next page of the
-  // latest listing (once, however often it is clicked meanwhile), and is dropped too if a newer
-  // listing starts before it arrives.
-  function load(more) {
-    if (more && (!state.next || state.paging)) return;
-    if (more) {
-      state.paging = true;
-    } else {
-      state.listing += 1;
-      state.filter = $("status-filter").value;
-      state.next = null;
-      state.paging = false;
-      show($("more"), false);
-    }
-    $("more").disabled = state.paging;
-    var listing = state.listing;
-    // Takes an answer for this listing: false (drop it) if a newer listing has started since.
-    var take = function () {
-      if (listing !== state.listing) return false;
-      state.paging = false;
-      $("more").disabled = false;
-      return true;
-    };
-    var q = ["limit=50"];
-    if (state.filter) q.push("status=" + encodeURIComponent(state.filter));
-    if (more) q.push("cursor=" + encodeURIComponent(state.next));
-    api("GET", "/api/v1/auth/api-keys?" + q.join("&")).then(function (r) {
-      if (!take()) return;
-      if (!more) $("key-rows").textContent = "";
-      r.body.forEach(addRow);
-      state.next = nextFromLink(r.link);
-      show($("more"), Boolean(state.next));
-      // A filtered page does bounded work and can come back empty while more keys follow.
-      var empty = $("key-rows").children.length === 0;
-      $("empty").textContent = empty && state.next
-        ? "No matching keys in this part of the list; Load more keeps looking."
-        : "No keys.";
-      show($("empty"), empty);
-    }, function (e) {
-      if (take()) say($("message"), "Could not list keys: " + e.message);
-    });
-  }
+  var keys = pager({
+    path: "/api/v1/auth/api-keys",
+    filters: function () {
+      var status = $("status-filter").value;
+      return status ? ["status=" + encodeURIComponent(status)] : [];
+    },
+    rows: $("key-rows"),
+    more: $("more"),
+    empty: $("empty"),
+    add: addRow,
+    emptyText: function (more) {
+      return more ? "No matching keys in this part of the list; Load more keeps looking."
+                  : "No keys.";
+    },
+    failed: function (e) { say($("message"), "Could not list keys: " + e.message); }
+  });
 
   function cell(tr, text, label, cls) {
     var td = document.createElement("td");
@@ -185,6 +229,7 @@
   // revoke with the API's own answer, so the table never waits for the eventually consistent
   // listing to catch up.
   function upsertRow(k, atTop) {
+    remember(k, atTop);
     var old = $("key-rows").querySelector('tr[data-key-id="' + CSS.escape(k.id) + '"]');
     var filter = $("status-filter").value;
     var tr = filter && k.status !== filter ? null : row(k);
@@ -196,6 +241,7 @@
   }
 
   function addRow(k) {
+    remember(k, false);
     $("key-rows").appendChild(row(k));
   }
 
@@ -222,6 +268,7 @@
       actions.appendChild(button("Rotate", "rotate", function () { confirmRotate(k); }, k));
       actions.appendChild(button("Revoke", "revoke danger", function () { confirmRevoke(k); }, k));
     }
+    actions.appendChild(button("Activity", "activity", function () { showActivityOf(k); }, k));
     return tr;
   }
 
@@ -235,9 +282,155 @@
     return b;
   }
 
-  $("status-filter").addEventListener("change", function () { load(false); });
-  $("refresh").addEventListener("click", function () { load(false); });
-  $("more").addEventListener("click", function () { load(true); });
+  $("status-filter").addEventListener("change", function () { keys.load(false); });
+  $("refresh").addEventListener("click", function () { keys.load(false); });
+
+  // ---- activity (the audit log, SPEC §11) ----
+
+  var activity = pager({
+    path: "/api/v1/auth/audit-log",
+    filters: function () {
+      var q = [];
+      var action = $("activity-action").value;
+      var key = $("activity-key").value;
+      if (action) q.push("action=" + encodeURIComponent(action));
+      if (key) q.push("key_id=" + encodeURIComponent(key));
+      say($("activity-error"), ""); // a new listing: the last one's error no longer applies
+      return q;
+    },
+    rows: $("activity-rows"),
+    more: $("activity-more"),
+    empty: $("activity-empty"),
+    add: function (ev) { $("activity-rows").appendChild(eventRow(ev)); },
+    emptyText: function (more) {
+      return more ? "No matching events in this part of the log; Load more keeps looking."
+                  : "No activity.";
+    },
+    failed: function (e) { say($("activity-error"), "Could not load activity: " + e.message); }
+  });
+
+  // The keys the console has listed, as choices of the Activity view's key filter: one option
+  // per key (its label follows renames), new keys at the top.
+  function remember(k, atTop) {
+    var select = $("activity-key");
+    var label = k.name + " (" + k.hint + ")" +
+      (state.me && state.me.admin ? " · " + k.owner_id : "");
+    var option = Array.prototype.find.call(select.options, function (o) {
+      return o.value === k.id;
+    });
+    if (option) {
+      option.textContent = label;
+      return;
+    }
+    option = document.createElement("option");
+    option.value = k.id;
+    option.textContent = label;
+    if (atTop) select.insertBefore(option, select.options[1] || null);
+    else select.appendChild(option);
+  }
+
+  function forgetKeys() {
+    var select = $("activity-key");
+    select.value = "";
+    while (select.options.length > 1) select.remove(1);
+    $("activity-action").value = "";
+  }
+
+  // The row's "Activity" button: every event of that key.
+  function showActivityOf(k) {
+    remember(k, false);
+    $("activity-key").value = k.id;
+    $("activity-action").value = "";
+    activity.load(false);
+    $("activity").scrollIntoView({ block: "start" });
+    $("activity-key").focus();
+  }
+
+  // After a change made here: the view reloads at once, and once more a moment later, as the
+  // log is read from an eventually consistent index that may not hold the new event yet.
+  function activityChanged() {
+    activity.load(false);
+    clearTimeout(state.catchUp);
+    state.catchUp = setTimeout(function () {
+      state.catchUp = null;
+      if (state.key) activity.load(false);
+    }, 1500);
+  }
+
+  // One line of a multi-line cell.
+  function line(parent, text, cls) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    if (cls) span.className = cls;
+    parent.appendChild(span);
+    return span;
+  }
+
+  // A cell of lines: `lines` is a list of [text, class].
+  function linesCell(tr, label, cls, lines) {
+    var td = cell(tr, "", label, cls);
+    var div = document.createElement("div");
+    div.className = "lines";
+    lines.forEach(function (l) { if (l[0]) line(div, l[0], l[1]); });
+    td.appendChild(div);
+    return td;
+  }
+
+  // A changed field's value: text, a list (scopes) or null.
+  function shown(v) {
+    if (v === null || v === undefined || v === "") return "—";
+    if (Array.isArray(v)) return v.length ? v.join(" ") : "—";
+    return String(v);
+  }
+
+  function actorOf(a) {
+    a = a || {};
+    if (a.type === "cli") return "apikeys CLI";
+    if (a.type === "system") return "system";
+    return a.owner_id || a.type || "—";
+  }
+
+  function eventRow(ev) {
+    var t = ev.target || {};
+    var a = ev.actor || {};
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-event-id", ev.id);
+    tr.setAttribute("data-action", ev.action);
+    tr.setAttribute("data-target", t.key_id || "");
+    var time = cell(tr, when(ev.time), "Time", "time");
+    time.title = ev.time || "";
+    var act = cell(tr, "", "Action", "action");
+    var badge = document.createElement("span");
+    badge.className = "badge" +
+      (ACTIONS.indexOf(ev.action) >= 0 ? " act-" + ev.action.slice(4) : "");
+    badge.textContent = ev.action;
+    act.appendChild(badge);
+    var admin = Boolean(state.me && state.me.admin);
+    linesCell(tr, "Key", "target", [
+      [t.name || "—", "name"],
+      [t.key_id, "mono key-id"],
+      [admin && t.owner_id ? "owner " + t.owner_id : "", "sub"]
+    ]);
+    linesCell(tr, "Actor", "actor", [
+      [actorOf(a), "who"],
+      [a.key_id, "mono key-id"]
+    ]);
+    var details = [];
+    Object.keys(ev.changes || {}).forEach(function (field) {
+      var c = ev.changes[field] || {};
+      details.push([field + ": " + shown(c.from) + " → " + shown(c.to), "change"]);
+    });
+    if (ev.correlation_id) details.push(["rotation " + ev.correlation_id, "mono correlation"]);
+    if (ev.request_id) details.push(["request " + ev.request_id, "sub"]);
+    linesCell(tr, "Details", "details", details);
+    var ip = linesCell(tr, "Source IP", "ip", [[ev.source_ip || "—", "mono"]]);
+    if (ev.user_agent) ip.title = ev.user_agent;
+    return tr;
+  }
+
+  $("activity-action").addEventListener("change", function () { activity.load(false); });
+  $("activity-key").addEventListener("change", function () { activity.load(false); });
+  $("activity-refresh").addEventListener("click", function () { activity.load(false); });
 
   // ---- dialogs ----
 
@@ -305,6 +498,7 @@
       var key = r.body.key;
       delete r.body.key; // the row keeps the key object, never the secret
       upsertRow(r.body, true);
+      activityChanged();
       showSecret(key, r.body);
     }, function (e) { say($("create-error"), e.message); });
   }
@@ -403,6 +597,7 @@
           $("edit-dialog").close();
         }
         upsertRow(r.body, false);
+        activityChanged();
       }, function (e) { say($("edit-error"), e.message); });
   }
   $("edit-dialog").addEventListener("close", function () { state.editing = null; });
@@ -425,7 +620,10 @@
       "Revoke key", false,
       function () {
         return api("DELETE", "/api/v1/auth/api-keys/" + encodeURIComponent(k.id))
-          .then(function (r) { upsertRow(r.body, false); });
+          .then(function (r) {
+            upsertRow(r.body, false);
+            activityChanged();
+          });
       });
   }
 
@@ -443,6 +641,7 @@
           delete r.body.key;
           upsertRow(r.body.rotated_from, false);
           upsertRow(r.body, true);
+          activityChanged();
           return function () { showSecret(key, r.body); };
         });
       });
