@@ -258,7 +258,42 @@ on_both_front_doors!(
     owners_are_isolated_and_admins_see_everyone_with_owners,
     rotation_over_http_the_new_key_works_and_the_old_one_expires,
     wrong_methods_and_oversized_bodies_get_api_errors,
+    usage_is_counted_and_read_back,
 );
+
+/// SPEC §12 on both front doors: the authorizer counts, the usage routes read it back.
+async fn usage_is_counted_and_read_back(api: Api) {
+    let s = stack_for("e2eusage", api).await;
+    let (key, record) = s
+        .app
+        .seed_key("alice", &["podcasts:read", "keys:read"])
+        .await;
+    for _ in 0..3 {
+        assert_eq!(s.get("/api/v1/podcasts/1", &key).await.status, 200);
+    }
+    s.send("DELETE", "/api/v1/podcasts/1", &[("X-API-Key", &key)], None)
+        .await
+        .refused(403, "insufficient_scope");
+    let flushed = authorizer::flush_all(&s.app.state).await;
+    assert_eq!((flushed.written, flushed.kept), (1, 0));
+    let r = s
+        .get(&format!("/api/v1/auth/api-keys/{}/usage", record.id), &key)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["total"],
+        json!({"allowed": 3, "rate_limited": 0, "denied": 1}),
+        "{}",
+        r.text
+    );
+    let r = s.get("/api/v1/auth/usage", &key).await;
+    assert_eq!(
+        (r.status, &r.body["owner_id"]),
+        (200, &json!("alice")),
+        "{}",
+        r.text
+    );
+}
 
 async fn a_client_creates_lists_uses_and_revokes_keys_over_http(api: Api) {
     let s = stack_for("e2eflow", api).await;
