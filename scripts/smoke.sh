@@ -162,6 +162,24 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 done
 if $listed; then pass "the key is listed"; else fail "the key is listed" "not in the active list ($status)"; fi
 
+# SPEC §11 and §12: the audit log has the key's creation; its usage reads every day of 30.
+audited=false
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  status="$(call GET "/api/v1/auth/audit-log?key_id=$ID&action=key.created" "$ADMIN")"
+  if [[ "$status" == 200 && "$(json "any(e['target']['key_id'] == '$ID' for e in b)")" == "true" ]]; then
+    audited=true
+    break
+  fi
+  sleep 1 # the audit log reads an eventually consistent index
+done
+if $audited; then pass "the audit log records its creation"; else fail "the audit log records its creation" "no key.created event ($status)"; fi
+status="$(call GET "/api/v1/auth/api-keys/$ID/usage" "$KEY")"
+if [[ "$status" == 200 && "$(json 'len(b["days"]) == 30 and b["key_id"]')" == "$ID" ]]; then
+  pass "its usage answers with the last 30 days"
+else
+  fail "its usage answers" "GET /api/v1/auth/api-keys/$ID/usage answered $status $(error_code)"
+fi
+
 status="$(call GET /api/v1/podcasts/podkeys-smoke "pod_smokeUnknownKey000000000000000000000000000000000")"
 expect "an unknown key is refused" 401 unauthorized
 
