@@ -1383,3 +1383,280 @@ async fn the_activity_view_shows_what_the_console_did_to_a_key() {
     assert_no_secret_at_rest(&b, &[&admin, &made]).await;
     b.client.clone().close().await.expect("close the session");
 }
+
+/// Writes the usage counts the authorizer still holds, as on shutdown.
+async fn flush_usage(s: &Stack) {
+    let flushed = authorizer::flush_all(&s.app.state).await;
+    assert_eq!(flushed.kept, 0, "every pending count was written");
+}
+
+/// Waits until `GET /auth/usage?owner_id=owner` (read from an eventually consistent index)
+/// shows `allowed` allowed requests in all.
+async fn owner_usage_settled(s: &Stack, admin: &str, owner: &str, allowed: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let r = s
+            .get(&format!("/api/v1/auth/usage?owner_id={owner}"), admin)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if r.body["total"]["allowed"].as_u64() == Some(allowed) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{owner}'s usage: {}", r.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `data-key-id` row's "Requests (30 d)" cell, once it shows a total: its text, title and
+/// `data-*` counts.
+async fn requests_cell(b: &Browser, id: &str, text: &str) -> Value {
+    b.until(
+        &format!("{text:?} requests in the row of {id}"),
+        &format!(
+            "var c = document.querySelector('tr[data-key-id=\"{id}\"] td.requests'); \
+             return c && c.textContent === '{text}' && c.hasAttribute('data-allowed') && \
+               {{ text: c.textContent, title: c.title, label: c.getAttribute('data-label'), \
+                  allowed: c.getAttribute('data-allowed'), \
+                  rate_limited: c.getAttribute('data-rate-limited'), \
+                  denied: c.getAttribute('data-denied') }};"
+        ),
+    )
+    .await
+}
+
+/// Script that sets `chart` to what the Usage dialog shows: the svg's label and size, each
+/// bar's date, counts, title and drawn segments, the totals line and the empty note.
+const USAGE_CHART: &str = "
+    var svg = document.getElementById('usage-chart');
+    var chart = svg && {
+      label: svg.getAttribute('aria-label'),
+      width: svg.getBoundingClientRect().width,
+      max: svg.querySelector('.y-max') && svg.querySelector('.y-max').textContent,
+      xLabels: svg.querySelectorAll('.x-label').length,
+      bars: Array.prototype.map.call(svg.querySelectorAll('.usage-bar'), function (g) {
+        return { date: g.getAttribute('data-date'), allowed: g.getAttribute('data-allowed'),
+                 rate_limited: g.getAttribute('data-rate-limited'),
+                 denied: g.getAttribute('data-denied'),
+                 title: g.querySelector('title').textContent,
+                 segments: Array.prototype.map.call(g.querySelectorAll('rect.seg'),
+                   function (r) { return r.getAttribute('class'); }) };
+      }),
+      totals: document.getElementById('usage-totals').textContent,
+      empty: !document.getElementById('usage-empty').hidden,
+      title: document.getElementById('usage-title').textContent
+    };";
+
+/// SPEC §12 in the console: each key's allowed requests of the last 30 days in the list (the
+/// others in its title), from one usage call per owner shown, refreshed with the list; the
+/// Usage button draws the key's last 30 days as stacked bars, zeros included.
+#[tokio::test]
+async fn the_usage_view_charts_a_keys_last_30_days_and_the_list_shows_its_total() {
+    let s = stack("usagechart").await;
+    let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
+    let (listener, listener_key) = s.app.seed_key("alice", &["podcasts:read"]).await;
+    let (alice, idle) = s.app.seed_key("alice", &["*"]).await;
+    s.app.seed("bob", &["podcasts:read"]).await;
+    let id = listener_key.id.as_str().to_owned();
+    let idle = idle.id.as_str().to_owned();
+    let today = apikey::Day::of(s.app.state.clock.now()).to_string();
+
+    // 5 allowed requests, 2 denied (the key may not list keys), then the counts are written.
+    for _ in 0..5 {
+        let (status, body) = podcast_status(&s, &listener).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for _ in 0..2 {
+        s.get("/api/v1/auth/api-keys", &listener)
+            .await
+            .error(403, "insufficient_scope");
+    }
+    flush_usage(&s).await;
+    owner_usage_settled(&s, &admin, "alice", 5).await;
+    testkit::settle(&s.app.state.store).await;
+
+    // Signed in as an admin whose list shows three owners: one usage call per owner.
+    let b = Browser::start("usagechart").await;
+    b.client
+        .goto(&format!("{}/console", s.base()))
+        .await
+        .expect("open the console");
+    b.hold(None).await; // counts the page's calls
+    b.type_into("#sign-in-key", &format!("{admin}{ENTER}"))
+        .await;
+    let cell = requests_cell(&b, &id, "5").await;
+    assert_eq!(
+        cell,
+        json!({"text": "5", "title": "5 allowed, 0 rate limited, 2 denied in the last 30 days (UTC)",
+               "label": "Requests (30\u{a0}d)", "allowed": "5", "rate_limited": "0", "denied": "2"})
+    );
+    assert_eq!(requests_cell(&b, &idle, "0").await["denied"], "0");
+    let header = b
+        .js("return document.querySelector('#key-table th.requests-col').textContent;")
+        .await;
+    assert_eq!(header, "Requests (30\u{a0}d)");
+    for owner in ["admin", "alice", "bob"] {
+        assert_eq!(
+            b.calls(&format!("GET /api/v1/auth/usage?owner_id={owner}"))
+                .await,
+            1,
+            "one usage call for {owner}"
+        );
+    }
+    assert_eq!(b.calls("/api/v1/auth/usage").await, 3, "one call per owner");
+
+    let fits = b
+        .js("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(fits, true, "the wider table still fits the page");
+    b.screenshot("console-usage-list").await;
+
+    // The Usage button: 30 bars, oldest first, today's last with the key's counts.
+    b.click(&format!("tr[data-key-id=\"{id}\"] button.usage"))
+        .await;
+    let chart = b
+        .until(
+            "the usage chart",
+            &format!(
+                "{USAGE_CHART} return document.getElementById('usage-dialog').open && chart && \
+                 chart.bars.length === 30 && chart;"
+            ),
+        )
+        .await;
+    let bars = chart["bars"].as_array().expect("bars");
+    assert_eq!(bars.len(), 30, "{chart}");
+    let last = &bars[29];
+    assert_eq!(last["date"], today.as_str());
+    assert_eq!(
+        (&last["allowed"], &last["rate_limited"], &last["denied"]),
+        (&json!("5"), &json!("0"), &json!("2"))
+    );
+    assert_eq!(
+        last["title"],
+        format!("{today}: 5 allowed, 0 rate limited, 2 denied")
+    );
+    assert_eq!(
+        last["segments"],
+        json!(["seg seg-allowed", "seg seg-denied"])
+    );
+    let mut dates: Vec<&str> = bars.iter().filter_map(|b| b["date"].as_str()).collect();
+    assert!(dates.is_sorted(), "oldest first: {dates:?}");
+    dates.dedup();
+    assert_eq!(dates.len(), 30, "every day once");
+    assert!(
+        bars[..29]
+            .iter()
+            .all(|b| b["allowed"] == "0" && b["denied"] == "0" && b["segments"] == json!([])),
+        "the earlier days are empty bars: {chart}"
+    );
+    assert_eq!(
+        chart["totals"],
+        "Last 30 days: 5 allowed, 0 rate limited, 2 denied"
+    );
+    assert_eq!(chart["empty"], false);
+    assert_eq!(chart["max"], "10", "the y axis ends at a round number");
+    assert!(chart["xLabels"].as_u64().is_some_and(|n| n >= 3), "{chart}");
+    assert!(
+        chart["label"]
+            .as_str()
+            .is_some_and(|l| l.contains("alice's key") && l.contains("5 allowed")),
+        "{chart}"
+    );
+    assert_eq!(chart["title"], "Usage of “alice's key”");
+    b.screenshot("console-usage").await;
+
+    // A phone-sized screen: the chart is redrawn to the dialog's width.
+    b.client.set_window_size(390, 844).await.expect("resize");
+    let chart = b
+        .until(
+            "the chart at phone width",
+            &format!("{USAGE_CHART} return chart && chart.width < 390 && chart;"),
+        )
+        .await;
+    assert_eq!(chart["bars"].as_array().map(Vec::len), Some(30));
+    b.screenshot("console-usage-phone").await;
+    b.type_into("#usage-close", ESCAPE).await;
+    b.until(
+        "the dialog to close",
+        "return !document.getElementById('usage-dialog').open;",
+    )
+    .await;
+    let card = b
+        .js(&format!(
+            "var c = document.querySelector('tr[data-key-id=\"{id}\"] td.requests'); \
+             c.scrollIntoView(); \
+             return [getComputedStyle(c).display, c.getAttribute('data-label'), \
+                     c.getBoundingClientRect().right <= window.innerWidth];"
+        ))
+        .await;
+    assert_eq!(
+        card,
+        json!(["grid", "Requests (30\u{a0}d)", true]),
+        "a labelled line of the card"
+    );
+    b.screenshot("console-usage-list-phone").await;
+    b.client.set_window_size(1280, 900).await.expect("resize");
+
+    // A key with no requests: 30 empty bars and the note.
+    b.click(&format!("tr[data-key-id=\"{idle}\"] button.usage"))
+        .await;
+    let chart = b
+        .until(
+            "the empty chart",
+            &format!(
+                "{USAGE_CHART} return document.getElementById('usage-dialog').open && chart && \
+                 chart.bars.length === 30 && chart;"
+            ),
+        )
+        .await;
+    assert_eq!(chart["empty"], true, "{chart}");
+    assert_eq!(chart["max"], Value::Null, "no scale for nothing");
+    assert!(
+        chart["bars"]
+            .as_array()
+            .expect("bars")
+            .iter()
+            .all(|b| b["allowed"] == "0" && b["segments"] == json!([])),
+        "{chart}"
+    );
+    assert_eq!(
+        chart["totals"],
+        "Last 30 days: 0 allowed, 0 rate limited, 0 denied"
+    );
+    let note = b
+        .js("return document.getElementById('usage-empty').textContent;")
+        .await;
+    assert_eq!(note, "No requests in the last 30 days.");
+    b.screenshot("console-usage-empty").await;
+    b.click("#usage-close").await;
+
+    // More requests; the list's totals follow when it reloads.
+    for _ in 0..2 {
+        let (status, _) = podcast_status(&s, &listener).await;
+        assert_eq!(status, 200);
+    }
+    flush_usage(&s).await;
+    owner_usage_settled(&s, &admin, "alice", 7).await;
+    b.click("#refresh").await;
+    assert_eq!(requests_cell(&b, &id, "7").await["allowed"], "7");
+    assert_eq!(
+        b.calls("/api/v1/auth/usage").await,
+        6,
+        "again one call per owner"
+    );
+
+    // A standard key: one usage call, for its own owner.
+    b.click("#sign-out").await;
+    b.type_into("#sign-in-key", &format!("{alice}{ENTER}"))
+        .await;
+    assert_eq!(requests_cell(&b, &id, "7").await["denied"], "2");
+    assert_eq!(b.calls("/api/v1/auth/usage").await, 7);
+    assert_eq!(
+        b.calls("GET /api/v1/auth/usage?").await,
+        6,
+        "no owner named: the caller's own"
+    );
+
+    assert_same_origin_only(&b).await;
+    assert_no_secret_at_rest(&b, &[&admin, &listener, &alice]).await;
+    b.client.clone().close().await.expect("close the session");
+}

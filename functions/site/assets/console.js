@@ -10,9 +10,11 @@
                 "admin"];
   var ACTIONS = ["key.created", "key.rotated", "key.revoked", "key.updated"];
   // `catchUp` is the timer of the Activity view's second reload after a change (see
-  // `activityChanged`). The paged lists (keys, activity) keep their own state: see `pager`.
+  // `activityChanged`). The paged lists (keys, activity) keep their own state: see `pager`;
+  // the key list's usage totals theirs: see `totals`. `usage` is what the Usage dialog shows
+  // ({key, body}) and `usageRound` numbers its loads (only the latest one is drawn).
   var state = { key: null, me: null, pending: null, feed: false, editing: null,
-                catchUp: null };
+                catchUp: null, usage: null, usageRound: 0 };
 
   function $(id) { return document.getElementById(id); }
 
@@ -113,6 +115,7 @@
     state.key = null;
     state.me = null;
     keys.stop(); // a listing still on its way is not rendered after sign-out
+    if ($("usage-dialog").open) $("usage-dialog").close();
     activity.stop();
     clearTimeout(state.catchUp);
     state.catchUp = null;
@@ -136,7 +139,8 @@
   // path; `o.filters()` gives the filters as they are now, as query-string pairs; `o.rows`,
   // `o.more` and `o.empty` are the tbody, its "Load more" button and its empty note; `o.add`
   // puts one item in the tbody; `o.emptyText(more)` says why the table is empty (`more`: a
-  // next page follows); `o.failed(e)` shows an error.
+  // next page follows); `o.failed(e)` shows an error. Optional: `o.reset()` runs when a new
+  // listing starts or the list is forgotten, `o.loaded(items)` after a page has rendered.
   //
   // `listing` numbers listings: only answers for the latest one are rendered, so a slow answer
   // for an older filter never replaces a newer list. `filters`, `next` (the cursor of "Load
@@ -157,6 +161,7 @@
         p.next = null;
         p.paging = false;
         show(o.more, false);
+        if (o.reset) o.reset();
       }
       o.more.disabled = p.paging;
       var listing = p.listing;
@@ -173,6 +178,7 @@
         if (!take()) return;
         if (!more) o.rows.textContent = "";
         r.body.forEach(o.add);
+        if (o.loaded) o.loaded(r.body);
         p.next = nextFromLink(r.link);
         show(o.more, Boolean(p.next));
         // A filtered page does bounded work and can come back empty while more items follow.
@@ -191,6 +197,7 @@
       o.rows.textContent = "";
       show(o.more, false);
       show(o.empty, false);
+      if (o.reset) o.reset();
     };
     o.more.addEventListener("click", function () { p.load(true); });
     return p;
@@ -208,6 +215,8 @@
     more: $("more"),
     empty: $("empty"),
     add: addRow,
+    reset: resetTotals,
+    loaded: loadTotals,
     emptyText: function (more) {
       return more ? "No matching keys in this part of the list; Load more keeps looking."
                   : "No keys.";
@@ -237,6 +246,7 @@
     else if (old) old.remove();
     else if (tr && atTop) $("key-rows").prepend(tr);
     else if (tr) $("key-rows").appendChild(tr);
+    if (tr) totalsFor(k);
     show($("empty"), $("key-rows").children.length === 0);
   }
 
@@ -248,6 +258,7 @@
   function row(k) {
     var tr = document.createElement("tr");
     tr.setAttribute("data-key-id", k.id);
+    tr.setAttribute("data-owner-id", k.owner_id);
     var name = cell(tr, k.name, "Name", "name");
     if (k.description) name.title = k.description;
     cell(tr, k.owner_id, "Owner", "owner-col");
@@ -256,6 +267,7 @@
     cell(tr, k.plan || "—", "Plan");
     cell(tr, when(k.created_at), "Created");
     cell(tr, when(k.last_used_at), "Last used");
+    fillRequests(cell(tr, "", "Requests (30\u00a0d)", "requests"), k.id, k.owner_id);
     cell(tr, k.expires_at ? when(k.expires_at) : "never", "Expires");
     var st = cell(tr, "", "Status");
     var badge = document.createElement("span");
@@ -269,6 +281,7 @@
       actions.appendChild(button("Revoke", "revoke danger", function () { confirmRevoke(k); }, k));
     }
     actions.appendChild(button("Activity", "activity", function () { showActivityOf(k); }, k));
+    actions.appendChild(button("Usage", "usage", function () { showUsageOf(k); }, k));
     return tr;
   }
 
@@ -284,6 +297,259 @@
 
   $("status-filter").addEventListener("change", function () { keys.load(false); });
   $("refresh").addEventListener("click", function () { keys.load(false); });
+
+  // ---- usage (SPEC §12): each key's 30-day total in the list, a chart per key ----
+
+  var OUTCOMES = [["allowed", "allowed"], ["rate_limited", "rate limited"],
+                  ["denied", "denied"]];
+
+  function count(n) { return (Number(n) || 0).toLocaleString(); }
+
+  // "5 allowed, 0 rate limited, 2 denied".
+  function outcomes(t) {
+    t = t || {};
+    return OUTCOMES.map(function (o) { return count(t[o[0]]) + " " + o[1]; }).join(", ");
+  }
+
+  // The list's totals, from `GET /auth/usage` (the owner's usage over the last 30 days, with
+  // each key's total): one call per owner on the listed pages (a standard key: its own owner;
+  // an admin: every owner the list shows, by `owner_id`), made after a page has rendered and
+  // again for each new listing. `round` numbers the listings as `pager` does: an answer for an
+  // older listing is dropped. `owners[owner]` is "loading", "done" or the error's message;
+  // `keys[id]` a key's total (keys with no requests are absent: 0).
+  // (Maps without a prototype: an owner or key named "constructor" is just a name.)
+  var totals = { round: 0, owners: Object.create(null), keys: Object.create(null) };
+
+  function resetTotals() {
+    totals.round += 1;
+    totals.owners = Object.create(null);
+    totals.keys = Object.create(null);
+  }
+
+  // The owner whose usage call covers a key of `owner`: a standard key reads its own.
+  function usageOwner(owner) {
+    return state.me && state.me.admin ? owner : "";
+  }
+
+  function loadTotals(items) {
+    if (!state.me) return;
+    var round = totals.round;
+    items.forEach(function (k) {
+      var owner = usageOwner(k.owner_id);
+      if (totals.owners[owner] !== undefined) return;
+      totals.owners[owner] = "loading";
+      var path = "/api/v1/auth/usage" + (owner ? "?owner_id=" + encodeURIComponent(owner) : "");
+      api("GET", path).then(function (r) {
+        if (round !== totals.round) return;
+        ((r.body && r.body.keys) || []).forEach(function (u) { totals.keys[u.key_id] = u.total; });
+        totals.owners[owner] = "done";
+        refillRequests(owner);
+      }, function (e) {
+        if (round !== totals.round) return;
+        totals.owners[owner] = e.message || "failed";
+        refillRequests(owner);
+      });
+    });
+  }
+
+  // The "Requests (30 d)" cell of key `id` (of `owner`), as far as the totals are known.
+  function fillRequests(td, id, owner) {
+    var known = totals.owners[usageOwner(owner)];
+    td.removeAttribute("aria-busy");
+    if (known === "done") {
+      var t = totals.keys[id] || { allowed: 0, rate_limited: 0, denied: 0 };
+      td.textContent = count(t.allowed);
+      td.title = outcomes(t) + " in the last 30 days (UTC)";
+      td.setAttribute("data-allowed", String(Number(t.allowed) || 0));
+      td.setAttribute("data-rate-limited", String(Number(t.rate_limited) || 0));
+      td.setAttribute("data-denied", String(Number(t.denied) || 0));
+    } else if (known === undefined || known === "loading") {
+      td.textContent = "…";
+      td.title = "Loading the usage";
+      td.setAttribute("aria-busy", "true");
+    } else {
+      td.textContent = "—";
+      td.title = "Could not load the usage: " + known;
+    }
+  }
+
+  function refillRequests(owner) {
+    Array.prototype.forEach.call($("key-rows").querySelectorAll("tr"), function (tr) {
+      var id = tr.getAttribute("data-key-id");
+      var of = tr.getAttribute("data-owner-id");
+      var td = tr.querySelector("td.requests");
+      if (td && usageOwner(of) === owner) fillRequests(td, id, of);
+    });
+  }
+
+  // A row added or replaced later (create, rotate): an owner the list has not shown yet gets
+  // its call too.
+  function totalsFor(k) {
+    if (totals.owners[usageOwner(k.owner_id)] === undefined) loadTotals([k]);
+  }
+
+  // The chart: inline SVG drawn here (no library, no third party), styled by console.css.
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svg(name, attrs, parent) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (a) { el.setAttribute(a, String(attrs[a])); });
+    if (parent) parent.appendChild(el);
+    return el;
+  }
+
+  function svgText(parent, x, y, anchor, text, cls) {
+    var t = svg("text", { x: x, y: y, "text-anchor": anchor, "class": cls }, parent);
+    t.textContent = text;
+    return t;
+  }
+
+  // The smallest of 1, 2, 5 × 10^n at least `n` (1 for nothing at all).
+  function niceMax(n) {
+    if (!(n > 0)) return 1;
+    var p = Math.pow(10, Math.floor(Math.log10(n)));
+    var steps = [1, 2, 5, 10];
+    for (var i = 0; i < steps.length; i++) if (steps[i] * p >= n) return steps[i] * p;
+    return 10 * p;
+  }
+
+  function dayLabel(date) {
+    var d = new Date(date + "T00:00:00Z");
+    if (isNaN(d.getTime())) return date;
+    return d.toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+  }
+
+  function sum(d) {
+    return (Number(d.allowed) || 0) + (Number(d.rate_limited) || 0) + (Number(d.denied) || 0);
+  }
+
+  // Stacked bars, one per day, oldest on the left: allowed at the bottom, then rate limited,
+  // then denied. `width` is the chart's width in CSS pixels (text keeps its size on phones).
+  function usageChart(body, name, width) {
+    var days = body.days || [];
+    var H = 220, left = 44, right = 10, top = 14, bottom = 28;
+    var W = Math.max(260, Math.round(width));
+    var plotW = W - left - right, plotH = H - top - bottom, base = top + plotH;
+    var max = days.reduce(function (m, d) { return Math.max(m, sum(d)); }, 0);
+    var ymax = niceMax(max);
+    var chart = svg("svg", {
+      id: "usage-chart", "class": "usage-chart", viewBox: "0 0 " + W + " " + H,
+      width: W, height: H, role: "group", "data-days": days.length, "data-max": ymax,
+      "aria-label": "Requests per day with “" + name + "”, " + body.from + " to " + body.to +
+        " (UTC): " + outcomes(body.total)
+    });
+    svg("line", { x1: left, x2: W - right, y1: top, y2: top, "class": "grid" }, chart);
+    svg("line", { x1: left, x2: W - right, y1: base, y2: base, "class": "axis" }, chart);
+    if (max > 0) svgText(chart, left - 6, top + 4, "end", count(ymax), "y-label y-max");
+    svgText(chart, left - 6, base + 4, "end", "0", "y-label");
+    var slot = plotW / Math.max(days.length, 1);
+    var bar = Math.max(2, slot * 0.72);
+    days.forEach(function (d, i) {
+      var x = left + i * slot + (slot - bar) / 2;
+      var g = svg("g", {
+        "class": "usage-bar" + (i === days.length - 1 ? " last" : ""), role: "img",
+        "data-date": d.date, "data-allowed": Number(d.allowed) || 0,
+        "data-rate-limited": Number(d.rate_limited) || 0, "data-denied": Number(d.denied) || 0
+      }, chart);
+      // The bar's name for hover and screen readers; first child, as SVG wants it.
+      svg("title", {}, g).textContent = d.date + ": " + outcomes(d);
+      svg("rect", { x: x, y: top, width: bar, height: plotH, "class": "track" }, g);
+      var y = base;
+      OUTCOMES.forEach(function (o) {
+        var v = Number(d[o[0]]) || 0;
+        if (!v) return;
+        var h = Math.max(1, v / ymax * plotH);
+        y -= h;
+        svg("rect", { x: x, y: y, width: bar, height: h,
+                      "class": "seg seg-" + o[0].replace("_", "-") }, g);
+      });
+    });
+    // A few dates under the axis: the first, the last and evenly between.
+    var last = days.length - 1;
+    var marks = last < 1 ? [0] : plotW < 420 ? [0, Math.round(last / 2), last]
+                                           : [0, 7, 14, 21, last].filter(function (i) {
+                                               return i <= last;
+                                             });
+    marks.forEach(function (i) {
+      if (!days[i]) return;
+      var x = left + i * slot + slot / 2;
+      var anchor = "middle";
+      if (i === 0) { anchor = "start"; x = left + (slot - bar) / 2; }
+      if (i === last && last > 0) { anchor = "end"; x = left + i * slot + (slot + bar) / 2; }
+      svgText(chart, x, H - 8, anchor, dayLabel(days[i].date), "x-label");
+      svg("line", { x1: left + i * slot + slot / 2, x2: left + i * slot + slot / 2,
+                    y1: base, y2: base + 4, "class": "tick" }, chart);
+    });
+    return chart;
+  }
+
+  // Draws what the dialog shows, at the width its box has now.
+  function drawUsage() {
+    var u = state.usage;
+    var box = $("usage-chart-box");
+    box.textContent = "";
+    if (!u || !u.body) return;
+    var body = u.body;
+    box.appendChild(usageChart(body, u.key.name, box.clientWidth || 600));
+    var p = $("usage-totals");
+    p.textContent = "";
+    p.appendChild(document.createTextNode("Last 30 days: "));
+    OUTCOMES.forEach(function (o, i) {
+      var n = Number(body.total && body.total[o[0]]) || 0;
+      if (i) p.appendChild(document.createTextNode(", "));
+      line(p, count(n) + " " + o[1], "total total-" + o[0].replace("_", "-"))
+        .setAttribute("data-count", String(n));
+    });
+    show(p, true);
+    show($("usage-empty"), sum(body.total || {}) === 0);
+  }
+
+  // The row's "Usage" button: the key's last 30 days in a dialog.
+  function showUsageOf(k) {
+    state.usageRound += 1;
+    var round = state.usageRound;
+    state.usage = { key: k, body: null };
+    $("usage-title").textContent = "Usage of “" + k.name + "”";
+    $("usage-range").textContent = k.hint +
+      (state.me && state.me.admin ? " · " + k.owner_id : "") + " · the last 30 days";
+    $("usage-chart-box").textContent = "";
+    $("usage-totals").textContent = "";
+    show($("usage-totals"), false);
+    show($("usage-empty"), false);
+    say($("usage-error"), "");
+    $("usage-status").textContent = "Loading…";
+    if (!$("usage-dialog").open) $("usage-dialog").showModal();
+    $("usage-close").focus();
+    return api("GET", "/api/v1/auth/api-keys/" + encodeURIComponent(k.id) + "/usage")
+      .then(function (r) {
+        if (round !== state.usageRound) return;
+        state.usage.body = r.body;
+        $("usage-status").textContent = "";
+        $("usage-range").textContent = k.hint +
+          (state.me && state.me.admin ? " · " + k.owner_id : "") + " · " + r.body.from +
+          " to " + r.body.to + " (UTC)";
+        drawUsage();
+        // A consistent read of the key's own days: fresher than the list's, so the row shows it.
+        if (totals.owners[usageOwner(k.owner_id)] === "done" && r.body.total) {
+          totals.keys[k.id] = r.body.total;
+          refillRequests(usageOwner(k.owner_id));
+        }
+      }, function (e) {
+        if (round !== state.usageRound) return;
+        $("usage-status").textContent = "";
+        say($("usage-error"), "Could not load the usage: " + e.message);
+      });
+  }
+
+  $("usage-dialog").addEventListener("close", function () {
+    state.usageRound += 1; // an answer still on its way is not drawn
+    state.usage = null;
+    $("usage-chart-box").textContent = "";
+  });
+  // The chart keeps its text readable at any width: redrawn when the window changes size.
+  window.addEventListener("resize", function () {
+    if ($("usage-dialog").open && state.usage && state.usage.body) drawUsage();
+  });
 
   // ---- activity (the audit log, SPEC §11) ----
 
