@@ -220,7 +220,11 @@ mod tests {
         assert_eq!(same.map(DayRange::day_count), Ok(1));
 
         let year = DayRange::parse(Some("2025-01-01"), Some("2026-01-01"), today);
-        assert_eq!(year.map(DayRange::day_count), Ok(366), "366 days is the most");
+        assert_eq!(
+            year.map(DayRange::day_count),
+            Ok(366),
+            "366 days is the most"
+        );
 
         let refused = |from, to| DayRange::parse(from, to, today).err();
         assert_eq!(
