@@ -59,7 +59,10 @@ fi
 .venv/bin/openapi-spec-validator infra/openapi.yaml "$OUT/openapi.json" >"$OUT/validator.log" 2>&1 \
   || { echo "contract: the OpenAPI document is not valid:" >&2; cat "$OUT/validator.log" >&2; exit 1; }
 
-# All checks, every phase, bounded by examples per operation. The seed is fixed so that a
+# All checks but one, every phase, bounded by examples per operation. `use_after_free` is off
+# (tests/contract/schemathesis.toml says why: DELETE revokes, and a revoked key, its usage and
+# its audit events stay readable); `--checks all` on the command line would turn the config
+# file's `enabled = false` back on in the stateful phase, where a CI run met it. The seed is fixed so that a
 # failure reproduces; CONTRACT_SEED picks another. One worker: Schemathesis's workers are
 # threads, and Hypothesis describes lambdas with ast.parse, which before CPython 3.11.8 shares
 # one recursion counter between threads when GC releases the GIL (python/cpython#106905, fixed
@@ -69,6 +72,7 @@ if ! .venv/bin/schemathesis --config-file tests/contract/schemathesis.toml \
     run "$API/api/openapi.json" \
     --header "X-API-Key: $KEY" \
     --checks all \
+    --exclude-checks use_after_free \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$EXAMPLES" \
     --seed "${CONTRACT_SEED:-20261123}" \
