@@ -208,21 +208,35 @@ async fn authorize_logged(
 ) -> (Result<Response, AuthError>, Outcome) {
     let started = Instant::now();
     let (result, outcome, subject) = decide(state, event, started).await;
-    if let (Some(s), Some(counted)) = (&subject, outcome.usage()) {
+    if gateway::metrics::enabled() {
+        log_decision(event, &result, outcome, subject.as_ref(), started);
+    }
+    if let (Some(s), Some(counted)) = (subject, outcome.usage()) {
         let key = KeyDay {
-            key_id: s.key_id.clone(),
-            owner_id: s.owner_id.clone(),
+            key_id: s.key_id,
+            owner_id: s.owner_id,
             day: Day::of(state.clock.now()),
         };
         state.usage.record(key, counted, Instant::now());
     }
+    (result, outcome)
+}
+
+/// The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
+fn log_decision(
+    event: &AuthorizerEvent,
+    result: &Result<Response, AuthError>,
+    outcome: Outcome,
+    subject: Option<&Subject>,
+    started: Instant,
+) {
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let request_id = event
         .request_context
         .as_ref()
         .and_then(|c| c.request_id.as_deref())
         .unwrap_or("-");
-    let key_id = subject.as_ref().map_or("-", |s| s.key_id.as_str());
+    let key_id = subject.map_or("-", |s| s.key_id.as_str());
     let method = event.http_method.as_deref().unwrap_or("-");
     let path = event.path.as_deref().unwrap_or("-");
     let (outcome_name, reason) = match outcome {
@@ -233,11 +247,7 @@ async fn authorize_logged(
         Outcome::RateLimited => ("rate_limited", Code::RateLimitExceeded.as_str()),
         Outcome::Failed => ("error", "store_failure"),
     };
-    // The decision's one line, with its metrics (EMF, SPEC §13): by outcome only, never by key.
-    if !gateway::metrics::enabled() {
-        return (result, outcome);
-    }
-    let mut line = match &result {
+    let mut line = match result {
         Err(AuthError::Failed(cause)) => {
             Line::new("ERROR", "authorize").field("cause", cause.to_string())
         }
@@ -265,7 +275,6 @@ async fn authorize_logged(
             if store_error { 1.0 } else { 0.0 },
         );
     line.write();
-    (result, outcome)
 }
 
 /// The decision, its outcome, and the key once read (for the log and usage).

@@ -9,6 +9,7 @@
 //! ([`UsageTally::restore`]) for the next flush.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,22 @@ struct Pending {
 /// Per container.
 #[derive(Debug, Default)]
 pub struct UsageTally {
-    pending: Mutex<HashMap<KeyDay, Pending>>,
+    pending: Mutex<Waiting>,
+}
+
+/// The waiting key-days, and when the oldest of them started waiting: so a request finds
+/// nothing due without walking them all (the decision's hot path asks on every request).
+#[derive(Debug, Default)]
+struct Waiting {
+    entries: HashMap<KeyDay, Pending>,
+    /// No entry has waited since before this (exact after every walk, a lower bound between).
+    oldest: Option<Instant>,
+}
+
+impl Waiting {
+    fn waited_since(&mut self, since: Instant) {
+        self.oldest = Some(self.oldest.map_or(since, |o| o.min(since)));
+    }
 }
 
 impl UsageTally {
@@ -49,13 +65,16 @@ impl UsageTally {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        pending
-            .entry(key)
-            .and_modify(|p| p.counts.record(outcome))
-            .or_insert(Pending {
-                counts: UsageCounts::one(outcome),
-                since: now,
-            });
+        match pending.entries.entry(key) {
+            Entry::Occupied(mut e) => e.get_mut().counts.record(outcome),
+            Entry::Vacant(e) => {
+                e.insert(Pending {
+                    counts: UsageCounts::one(outcome),
+                    since: now,
+                });
+                pending.waited_since(now);
+            }
+        }
     }
 
     /// The key-days (at most [`Self::MAX_PER_FLUSH`]) whose counts have waited `interval`,
@@ -64,23 +83,33 @@ impl UsageTally {
         let Ok(mut pending) = self.pending.lock() else {
             return Vec::new();
         };
-        let crowded = pending.len() > Self::MAX_PENDING;
+        let crowded = pending.entries.len() > Self::MAX_PENDING;
+        let none_due = pending
+            .oldest
+            .is_none_or(|o| now.saturating_duration_since(o) < interval);
+        if none_due && !crowded {
+            return Vec::new();
+        }
         let due: Vec<KeyDay> = pending
+            .entries
             .iter()
             .filter(|(_, p)| crowded || now.saturating_duration_since(p.since) >= interval)
             .map(|(k, _)| k.clone())
             .take(Self::MAX_PER_FLUSH)
             .collect();
-        due.into_iter()
+        let taken = due
+            .into_iter()
             .filter_map(|key| {
-                let p = pending.remove(&key)?;
+                let p = pending.entries.remove(&key)?;
                 Some(Flush {
                     key,
                     counts: p.counts,
                     since: p.since,
                 })
             })
-            .collect()
+            .collect();
+        pending.oldest = pending.entries.values().map(|p| p.since).min();
+        taken
     }
 
     /// Everything pending, taken out (for the shutdown flush).
@@ -88,7 +117,9 @@ impl UsageTally {
         let Ok(mut pending) = self.pending.lock() else {
             return Vec::new();
         };
+        pending.oldest = None;
         pending
+            .entries
             .drain()
             .map(|(key, p)| Flush {
                 key,
@@ -104,17 +135,19 @@ impl UsageTally {
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
-        let entry = pending.entry(flush.key).or_insert(Pending {
+        let since = flush.since;
+        let entry = pending.entries.entry(flush.key).or_insert(Pending {
             counts: UsageCounts::default(),
-            since: flush.since,
+            since,
         });
         entry.counts.add(flush.counts);
-        entry.since = entry.since.min(flush.since);
+        entry.since = entry.since.min(since);
+        pending.waited_since(since);
     }
 
     /// How many key-days are waiting.
     pub fn len(&self) -> usize {
-        self.pending.lock().map_or(0, |p| p.len())
+        self.pending.lock().map_or(0, |p| p.entries.len())
     }
 
     pub fn is_empty(&self) -> bool {
