@@ -10,7 +10,7 @@ dev:
 test:
 	@scripts/test.sh
 
-## make build: release arm64 bootstraps of the five functions, with their sizes
+## make build: release arm64 bootstraps of the six functions, with their sizes
 build:
 	@scripts/build.sh
 

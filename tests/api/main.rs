@@ -23,3 +23,5 @@ mod rotate;
 mod site;
 mod update;
 mod usage;
+mod webhook_snippets;
+mod webhooks;

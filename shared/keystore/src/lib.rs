@@ -10,6 +10,8 @@ mod error;
 mod record;
 pub mod schema;
 pub mod signing;
+#[cfg(feature = "streams")]
+pub mod streams;
 mod store;
 
 pub use audit::{Action, Actor, Audit, AuditEvent};

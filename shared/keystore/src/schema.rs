@@ -4,7 +4,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, SseSpecification, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, SseSpecification, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use aws_sdk_dynamodb::error::BuildError;
@@ -108,7 +109,8 @@ fn unexpected(e: BuildError) -> StoreError {
     StoreError::Unexpected(e.into())
 }
 
-/// Creates the table (on-demand, encrypted, its three indexes) and turns on TTL. Idempotent: an
+/// Creates the table (on-demand, encrypted, its three indexes, a new-image stream) and turns on
+/// TTL. Idempotent: an
 /// existing table of that name is left as it is.
 pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation, StoreError> {
     let created = client
@@ -128,6 +130,15 @@ pub async fn create_table(client: &Client, table: &str) -> Result<TableCreation,
         )
         .billing_mode(BillingMode::PayPerRequest)
         .sse_specification(SseSpecification::builder().enabled(true).build())
+        // The notifier reads new audit items off the stream (SPEC §14); new images are all it
+        // needs. The template's table says the same.
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .map_err(unexpected)?,
+        )
         .send()
         .await;
     match created {

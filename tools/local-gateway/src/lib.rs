@@ -21,6 +21,7 @@ pub mod policy;
 pub mod proxy;
 pub mod responses;
 pub mod routes;
+pub mod streams;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,1 @@
+//! Reading the table's stream (filled in below).

@@ -1,0 +1,1 @@
+//! Webhook receivers in the README, run against real signatures (filled in below).

@@ -1,0 +1,1 @@
+//! Lifecycle webhooks and expiry notices through the local gateway (filled in below).

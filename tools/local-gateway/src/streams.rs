@@ -1,0 +1,1 @@
+//! The table's stream as Lambda's event source mapping reads it (filled in below).
