@@ -17,18 +17,25 @@ run() {
     exit 1
   fi
 }
-# Twice: as written, and with the HTTP API front door on (HttpApiFrontDoor=true, SPEC §17).
-# Checkov evaluates conditions from parameter defaults, so the second copy is what makes it
-# look at the HTTP API's resources at all.
-http_variant=infra/.template-http-front-door.yaml
-trap 'rm -f "$http_variant"' EXIT
-python3 - infra/template.yaml "$http_variant" <<'PY'
+# Twice: as written, and with every optional part on: the HTTP API front door
+# (HttpApiFrontDoor=true, SPEC §17) and lifecycle webhooks (WebhookUrl and WebhookSecretArn,
+# SPEC §14; placeholder values, nothing is resolved). Checkov evaluates conditions from
+# parameter defaults, so the second copy is what makes it look at those resources at all.
+# (Its file name, which infra/.gitignore lists, is from when it turned on the front door only.)
+all_on=infra/.template-http-front-door.yaml
+trap 'rm -f "$all_on"' EXIT
+python3 - infra/template.yaml "$all_on" <<'PY'
 import sys
 text = open(sys.argv[1]).read()
-old = "  HttpApiFrontDoor:\n"
-start = text.index(old)
-default = text.index('    Default: "false"', start)
-open(sys.argv[2], "w").write(text[:default] + '    Default: "true"' + text[default + len('    Default: "false"'):])
+def set_default(text, name, old, new):
+    start = text.index(f"  {name}:\n")
+    at = text.index(f"    Default: {old}\n", start)
+    return text[:at] + f"    Default: {new}\n" + text[at + len(f"    Default: {old}\n"):]
+text = set_default(text, "HttpApiFrontDoor", '"false"', '"true"')
+text = set_default(text, "WebhookUrl", '""', '"https://hooks.example.com/podkeys"')
+text = set_default(text, "WebhookSecretArn", '""',
+                   '"arn:aws:secretsmanager:us-east-1:123456789012:secret:podkeys-webhook-AbCdEf"')
+open(sys.argv[2], "w").write(text)
 PY
 for template in template.yaml .template-http-front-door.yaml; do
   run .venv/bin/cfn-lint "infra/$template"

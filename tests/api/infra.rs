@@ -39,6 +39,13 @@ const PUBLIC: [&str; 5] = [
     "/console/{file}",
 ];
 
+/// The lifecycle-webhook function (SPEC §14): no route, three triggers.
+const NOTIFIER: &str = "NotifierFunction";
+
+fn yaml(text: &str) -> Value {
+    serde_yaml::from_str(text).expect("YAML")
+}
+
 fn logical_id(function: Function) -> &'static str {
     function.logical_id()
 }
@@ -137,15 +144,26 @@ fn each_function_builds_the_binary_of_its_crate_for_arm64_al2023() {
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"][0], "arm64");
     assert_eq!(globals["Handler"], "bootstrap");
-    let functions: Vec<&str> = t["Resources"]
+    let functions: BTreeSet<&str> = t["Resources"]
         .as_mapping()
         .expect("resources")
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
         .filter_map(|(id, _)| id.as_str())
         .collect();
-    assert_eq!(functions.len(), Function::ALL.len(), "{functions:?}");
-    for (logical, binary) in Function::ALL.map(|f| (f.logical_id(), f.binary())) {
+    // The functions behind the API, and the notifier (SPEC §14), which has no route.
+    let mut built: Vec<(&str, &str)> = Function::ALL
+        .iter()
+        .map(|f| (f.logical_id(), f.binary()))
+        .collect();
+    if !built.iter().any(|(id, _)| *id == NOTIFIER) {
+        built.push((NOTIFIER, "notifier"));
+    }
+    assert_eq!(
+        functions,
+        built.iter().map(|(id, _)| *id).collect::<BTreeSet<_>>()
+    );
+    for (logical, binary) in built {
         let f = &t["Resources"][logical];
         assert_eq!(f["Type"], "AWS::Serverless::Function", "{logical}");
         assert_eq!(
@@ -295,7 +313,7 @@ fn the_template_keeps_keys_out_of_logs_and_limits_what_the_authorizer_may_write(
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
         .filter_map(|(k, _)| k.as_str())
         .collect();
-    assert_eq!(functions.len(), 5);
+    assert!(functions.contains(&NOTIFIER), "{functions:?}");
     for function in functions {
         let group = resources
             .values()
@@ -341,6 +359,8 @@ fn the_table_matches_the_keystore_schema() {
         true
     );
     assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+    // The notifier's stream (SPEC §14), as keystore::create_table makes it locally.
+    assert_eq!(p["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
     let indexes: BTreeSet<&str> = p["GlobalSecondaryIndexes"]
         .as_sequence()
         .expect("indexes")
@@ -434,4 +454,406 @@ fn the_usage_plans_give_429s_for_the_keys_the_authorizer_names() {
     assert_eq!(blocked["Throttle"]["BurstLimit"], 0);
     assert_eq!(blocked["Throttle"]["RateLimit"], 0);
     assert_eq!(blocked["Quota"]["Limit"], 0);
+}
+
+/// SPEC §14: webhooks are off by default, and on only with both a URL and the ARN of the
+/// secret; everything the notifier needs exists only then.
+#[test]
+fn webhooks_are_off_unless_both_parameters_are_set() {
+    let t = template();
+    let params = &t["Parameters"];
+    for name in ["WebhookUrl", "WebhookSecretArn"] {
+        assert_eq!(params[name]["Type"], "String", "{name}");
+        assert_eq!(params[name]["Default"], "", "{name}: off by default");
+        let pattern = params[name]["AllowedPattern"].as_str().expect(name);
+        assert!(pattern.starts_with('|'), "{name}: empty is allowed");
+    }
+    assert_eq!(
+        params["WebhookUrl"]["AllowedPattern"], "|https://[^\\s]+",
+        "https only when deployed (http on loopback is make dev's)"
+    );
+    assert!(
+        params["WebhookSecretArn"]["AllowedPattern"]
+            .as_str()
+            .is_some_and(|p| p.contains(":secretsmanager:") && p.contains(":secret:")),
+        "an ARN of a Secrets Manager secret, never the secret"
+    );
+    assert_eq!(
+        t["Conditions"]["WebhooksOn"],
+        yaml("{Fn::Not: [{Fn::Equals: [{Ref: WebhookUrl}, '']}]}")
+    );
+    // The two are set together: each rule requires the other parameter once one is set.
+    let rules = t["Rules"].as_mapping().expect("Rules");
+    let mut pairs = BTreeSet::new();
+    for (name, rule) in rules {
+        let set = &rule["RuleCondition"]["Fn::Not"][0]["Fn::Equals"];
+        let required = &rule["Assertions"][0]["Assert"]["Fn::Not"][0]["Fn::Equals"];
+        assert_eq!(set[1], "", "{name:?}");
+        assert_eq!(required[1], "", "{name:?}");
+        pairs.insert((
+            set[0]["Ref"].as_str().expect("a Ref").to_owned(),
+            required[0]["Ref"].as_str().expect("a Ref").to_owned(),
+        ));
+    }
+    let both = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        pairs,
+        BTreeSet::from([
+            both("WebhookUrl", "WebhookSecretArn"),
+            both("WebhookSecretArn", "WebhookUrl"),
+        ])
+    );
+    let resources = t["Resources"].as_mapping().expect("resources");
+    for id in [
+        NOTIFIER,
+        "NotifierLogGroup",
+        "NotifierFailures",
+        "NotifierFailuresAlarm",
+    ] {
+        assert_eq!(t["Resources"][id]["Condition"], "WebhooksOn", "{id}");
+    }
+    assert_eq!(
+        t["Outputs"]["NotifierFailuresQueueUrl"]["Condition"],
+        "WebhooksOn"
+    );
+    // Anything that names the notifier or its queue exists only with it.
+    for (id, r) in resources {
+        let text = serde_yaml::to_string(r).expect("yaml");
+        if text.contains("NotifierFunction") || text.contains("NotifierFailures") {
+            assert_eq!(r["Condition"], "WebhooksOn", "{id:?}");
+        }
+    }
+}
+
+/// The signing secret is resolved from Secrets Manager when CloudFormation deploys the
+/// notifier: never a parameter value, never in the template, and only the notifier has it.
+#[test]
+fn the_webhook_secret_is_a_secrets_manager_reference_never_a_value() {
+    let t = template();
+    let env = &t["Resources"][NOTIFIER]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env[webhook::URL_VAR], yaml("{Ref: WebhookUrl}"));
+    assert_eq!(
+        env[webhook::SECRET_VAR],
+        yaml("{Fn::Sub: '{{resolve:secretsmanager:${WebhookSecretArn}:SecretString}}'}")
+    );
+    // No other function, and no global, carries either variable.
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for name in [webhook::URL_VAR, webhook::SECRET_VAR] {
+        assert!(globals.get(name).is_none(), "{name} in Globals");
+    }
+    for (id, r) in t["Resources"].as_mapping().expect("resources") {
+        if id.as_str() == Some(NOTIFIER) || r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let vars = &r["Properties"]["Environment"]["Variables"];
+        assert!(vars.get(webhook::SECRET_VAR).is_none(), "{id:?}");
+        assert!(vars.get(webhook::URL_VAR).is_none(), "{id:?}");
+    }
+    // No parameter could carry a secret: the only Secret* parameter is the ARN.
+    let params = t["Parameters"].as_mapping().expect("parameters");
+    let secretish: Vec<&str> = params
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| k.to_lowercase().contains("secret"))
+        .collect();
+    assert_eq!(secretish, ["WebhookSecretArn"]);
+    // And every dynamic reference in the template is that one.
+    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("template");
+    let references: Vec<&str> = text
+        .match_indices("{{resolve:")
+        .map(|(at, _)| {
+            let end = text[at..].find("}}").expect("closed") + at + 2;
+            &text[at..end]
+        })
+        .collect();
+    assert_eq!(
+        references,
+        ["{{resolve:secretsmanager:${WebhookSecretArn}:SecretString}}"]
+    );
+}
+
+/// The notifier is built like the other functions, has no HTTP event, and each of its three
+/// triggers sends an event its code reads.
+#[test]
+fn the_notifier_reads_new_audit_events_off_the_stream_and_runs_on_two_schedules() {
+    let t = template();
+    let f = &t["Resources"][NOTIFIER];
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "notifier");
+    let p = &f["Properties"];
+    assert_eq!(p["Timeout"].as_u64(), Some(60));
+    // Runtime, architecture, memory, RUST_LOG and TABLE_NAME come from the Globals.
+    for inherited in [
+        "Runtime",
+        "Architectures",
+        "MemorySize",
+        "CodeUri",
+        "Handler",
+    ] {
+        assert!(p.get(inherited).is_none(), "{inherited} is the Globals'");
+    }
+    assert_eq!(
+        t["Globals"]["Function"]["Environment"]["Variables"]["TABLE_NAME"],
+        yaml("{Ref: KeysTable}")
+    );
+    let events = p["Events"].as_mapping().expect("events");
+    let types: BTreeSet<&str> = events.values().filter_map(|e| e["Type"].as_str()).collect();
+    assert_eq!(
+        types,
+        BTreeSet::from(["DynamoDB", "ScheduleV2"]),
+        "no HTTP event"
+    );
+    assert_eq!(events.len(), 3);
+
+    // The table's stream: bounded retries, batches halved on error, items reported one by
+    // one, what is given up recorded in the failure queue.
+    let s = &p["Events"]["TableStream"]["Properties"];
+    assert_eq!(p["Events"]["TableStream"]["Type"], "DynamoDB");
+    assert_eq!(s["Stream"], yaml("{Fn::GetAtt: [KeysTable, StreamArn]}"));
+    assert_eq!(s["StartingPosition"], "TRIM_HORIZON");
+    assert_eq!(s["BatchSize"].as_u64(), Some(10));
+    assert_eq!(s["MaximumBatchingWindowInSeconds"].as_u64(), Some(0));
+    assert_eq!(s["BisectBatchOnFunctionError"], true);
+    assert_eq!(s["MaximumRetryAttempts"].as_u64(), Some(3));
+    let age = s["MaximumRecordAgeInSeconds"]
+        .as_u64()
+        .expect("a bounded age");
+    assert!(
+        (3600..86_400).contains(&age),
+        "{age}: at least an hour, and less than the stream's 24 hours"
+    );
+    assert_eq!(
+        s["FunctionResponseTypes"],
+        yaml("[ReportBatchItemFailures]")
+    );
+    assert_eq!(
+        s["DestinationConfig"]["OnFailure"]["Destination"],
+        yaml("{Fn::GetAtt: [NotifierFailures, Arn]}")
+    );
+    // The filter matches the admin copy of each new audit event, typed as the stream
+    // record has it, on the `dynamodb` key only (the only one DynamoDB mappings filter on).
+    let filters = s["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .expect("filters");
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().expect("a string pattern"))
+            .expect("the pattern is JSON");
+    let mut expected = serde_json::json!({"dynamodb": {"NewImage": {}}});
+    expected["dynamodb"]["NewImage"][keystore::audit::AUDIT_PART] =
+        serde_json::json!({"S": [keystore::audit::ALL]});
+    assert_eq!(pattern, expected);
+
+    // The schedules: each input is a task the notifier knows.
+    for (event, schedule, task) in [
+        ("DeliverDue", "rate(1 minute)", notifier::Task::Deliver),
+        (
+            "ExpiryScan",
+            "cron(15 0 * * ? *)",
+            notifier::Task::ExpiryScan { now: None },
+        ),
+    ] {
+        let e = &p["Events"][event];
+        assert_eq!(e["Type"], "ScheduleV2", "{event}");
+        let props = &e["Properties"];
+        assert_eq!(props["ScheduleExpression"], schedule, "{event}");
+        assert_eq!(props["FlexibleTimeWindow"]["Mode"], "OFF", "{event}");
+        assert_eq!(
+            props["OmitName"], true,
+            "{event}: no fixed name to clash on"
+        );
+        let input: serde_json::Value =
+            serde_json::from_str(props["Input"].as_str().expect("a JSON string"))
+                .expect("the input is JSON");
+        assert_eq!(notifier::Task::parse(input), Ok(task), "{event}");
+    }
+    assert_eq!(
+        p["Events"]["ExpiryScan"]["Properties"]["ScheduleExpressionTimezone"],
+        "UTC"
+    );
+
+    // Scheduled runs that keep failing are recorded too.
+    let invoke = &p["EventInvokeConfig"];
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        invoke["DestinationConfig"]["OnFailure"]["Destination"],
+        yaml("{Fn::GetAtt: [NotifierFailures, Arn]}")
+    );
+}
+
+/// Least privilege: the notifier writes its own outbox items, marks notices on keys and
+/// nothing else, queries one index, reads one stream, and sends to its failure queue.
+#[test]
+fn the_notifier_may_write_only_its_outbox_and_notice_marks() {
+    let t = template();
+    let statements = t["Resources"][NOTIFIER]["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .expect("statements")
+        .clone();
+    let table = yaml("{Fn::GetAtt: [KeysTable, Arn]}");
+    let actions = |s: &Value| -> Vec<String> {
+        match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(list) => list
+                .iter()
+                .map(|a| a.as_str().expect("an action").to_owned())
+                .collect(),
+            other => panic!("Action {other:?}"),
+        }
+    };
+    let allowed: Vec<String> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(actions)
+        .collect();
+    for action in &allowed {
+        assert!(!action.contains('*'), "{action}");
+        assert!(
+            ![
+                "dynamodb:Scan",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:PartiQLUpdate"
+            ]
+            .contains(&action.as_str()),
+            "{action}"
+        );
+    }
+    let find = |action: &str, pred: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+        statements
+            .iter()
+            .filter(|s| actions(s).iter().any(|a| a == action) && pred(s))
+            .cloned()
+            .collect()
+    };
+    // Query: the audit_log index only.
+    let query = find("dynamodb:Query", &|_| true);
+    assert_eq!(query.len(), 1);
+    assert_eq!(
+        query[0]["Resource"]["Fn::Sub"],
+        format!("${{KeysTable.Arn}}/index/{}", keystore::audit::AUDIT_INDEX).as_str()
+    );
+    // Put and Delete: only the outbox's items (webhook#<event id>).
+    let outbox = format!("{}*", keystore::delivery_pk(""));
+    for action in ["dynamodb:PutItem", "dynamodb:DeleteItem"] {
+        let found = find(action, &|_| true);
+        assert_eq!(found.len(), 1, "{action}");
+        assert_eq!(found[0]["Resource"], table, "{action}");
+        assert_eq!(
+            found[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+            Value::Sequence(vec![Value::from(outbox.as_str())]),
+            "{action}"
+        );
+    }
+    // Update: the outbox's items, or on any item only the notice marks (on a condition
+    // that reads the key and revoked_at), nothing read back.
+    let updates = find("dynamodb:UpdateItem", &|_| true);
+    assert_eq!(updates.len(), 2);
+    for u in &updates {
+        assert_eq!(u["Resource"], table);
+        let leading = &u["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+        let attributes = &u["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"];
+        if leading.is_null() {
+            let mut named: Vec<&str> = attributes
+                .as_sequence()
+                .expect("attributes")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            named.sort_unstable();
+            let mut expected = vec![
+                keystore::schema::PK,
+                keystore::NOTICES,
+                keystore::schema::attr::REVOKED_AT,
+            ];
+            expected.sort_unstable();
+            assert_eq!(named, expected);
+            assert_eq!(
+                u["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"],
+                yaml("[NONE]")
+            );
+        } else {
+            assert_eq!(
+                leading,
+                &Value::Sequence(vec![Value::from(outbox.as_str())])
+            );
+        }
+    }
+    // GetItem on the table only.
+    let get = find("dynamodb:GetItem", &|_| true);
+    assert_eq!(get.len(), 1);
+    assert_eq!(get[0]["Resource"], table);
+    // SAM's AWSLambdaDynamoDBExecutionRole reads any stream; the deny keeps it to ours.
+    let deny: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .collect();
+    assert_eq!(deny.len(), 1);
+    assert_eq!(
+        deny[0]["NotResource"],
+        yaml("{Fn::Sub: '${KeysTable.Arn}/stream/*'}")
+    );
+    let mut denied = actions(deny[0]);
+    denied.sort();
+    assert_eq!(
+        denied,
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator"
+        ]
+    );
+    // The stream's on-failure destination.
+    let send = find("sqs:SendMessage", &|_| true);
+    assert_eq!(send.len(), 1);
+    assert_eq!(
+        send[0]["Resource"],
+        yaml("{Fn::GetAtt: [NotifierFailures, Arn]}")
+    );
+    // And nothing outside the keys table, the queue and the streams.
+    for s in &statements {
+        let resource = serde_yaml::to_string(if s["Effect"] == "Deny" {
+            &s["NotResource"]
+        } else {
+            &s["Resource"]
+        })
+        .expect("yaml");
+        assert!(
+            resource.contains("KeysTable") || resource.contains("NotifierFailures"),
+            "{resource}"
+        );
+        assert!(!resource.contains("SigningKeysTable"), "{resource}");
+    }
+}
+
+/// What the notifier gives up on is kept (encrypted, 14 days), pages the alarm topic like the
+/// other alarms (SPEC §13), and is findable from the stack's outputs.
+#[test]
+fn the_notifier_failure_queue_is_kept_encrypted_and_alarmed() {
+    let t = template();
+    let q = &t["Resources"]["NotifierFailures"];
+    assert_eq!(q["Type"], "AWS::SQS::Queue");
+    assert_eq!(q["Properties"]["SqsManagedSseEnabled"], true);
+    assert_eq!(
+        q["Properties"]["MessageRetentionPeriod"].as_u64(),
+        Some(14 * 24 * 3600)
+    );
+    let a = &t["Resources"]["NotifierFailuresAlarm"];
+    assert_eq!(a["Type"], "AWS::CloudWatch::Alarm");
+    let a = &a["Properties"];
+    assert_eq!(a["Namespace"], "AWS/SQS");
+    assert_eq!(a["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(a["Dimensions"][0]["Name"], "QueueName");
+    assert_eq!(
+        a["Dimensions"][0]["Value"],
+        yaml("{Fn::GetAtt: [NotifierFailures, QueueName]}")
+    );
+    assert_eq!(a["Threshold"].as_f64(), Some(0.0));
+    assert_eq!(a["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(a["TreatMissingData"], "notBreaching");
+    assert_eq!(a["AlarmActions"], yaml("[{Ref: AlarmTopic}]"));
+    assert_eq!(a["OKActions"], yaml("[{Ref: AlarmTopic}]"));
+    assert_eq!(
+        t["Outputs"]["NotifierFailuresQueueUrl"]["Value"],
+        yaml("{Ref: NotifierFailures}")
+    );
 }

@@ -84,7 +84,7 @@ async fn runtime_api(
         .unwrap_or_default())
 }
 
-fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     // target/debug/deps/api-… → target/debug/<name>
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe

@@ -108,7 +108,28 @@ fn each_alarm_watches_its_metric_with_its_statistic_and_threshold_and_notifies_t
         .into_iter()
         .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
         .count();
-    assert_eq!(alarms, 5);
+    assert_eq!(alarms, 6);
+    // The notifier's (SPEC §14): anything on its failure queue is something it gave up on.
+    let failures = &t["Resources"]["NotifierFailuresAlarm"];
+    assert_eq!(failures["Condition"], "WebhooksOn");
+    let p = &failures["Properties"];
+    assert_eq!(
+        (
+            &p["Namespace"],
+            &p["MetricName"],
+            &p["Statistic"],
+            p["Threshold"].as_f64(),
+            &p["ComparisonOperator"]
+        ),
+        (
+            &yaml("AWS/SQS"),
+            &yaml("ApproximateNumberOfMessagesVisible"),
+            &yaml("Maximum"),
+            Some(0.0),
+            &yaml("GreaterThanThreshold")
+        )
+    );
+    assert_eq!(p["AlarmActions"], topic);
     let subscription = &t["Resources"]["AlarmEmailSubscription"];
     assert_eq!(subscription["Condition"], "HasAlarmEmail");
     assert_eq!(
@@ -126,8 +147,9 @@ fn every_log_group_has_the_retention_parameter_and_every_function_a_log_group() 
         .collect();
     assert_eq!(
         groups.len(),
-        Function::ALL.len() + 2,
-        "one per function and the access log of each front door (REST, HTTP API)"
+        Function::ALL.len() + 3,
+        "one per metered function, the notifier's, and the access log of each front door \
+         (REST, HTTP API)"
     );
     for (id, g) in &groups {
         assert_eq!(

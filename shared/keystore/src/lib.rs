@@ -7,12 +7,13 @@ pub mod audit;
 pub mod client;
 mod cursor;
 mod error;
+mod image;
 mod record;
 pub mod schema;
 pub mod signing;
+mod store;
 #[cfg(feature = "streams")]
 pub mod streams;
-mod store;
 
 pub use audit::{Action, Actor, Audit, AuditEvent};
 pub use aws_sdk_dynamodb::Client;
@@ -21,6 +22,7 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 pub use cursor::Listing;
 pub use error::StoreError;
+pub use image::{audit_event_from_image, item_from_image};
 pub use record::{KeyRecord, NewKey};
 pub use schema::{TableCreation, create_table};
 pub use store::CounterCells;
@@ -29,4 +31,7 @@ pub use store::UsageWrites;
 pub use store::{
     Access, AuditPage, AuditQuery, KeyChanges, KeyDay, KeyStore, MAX_PAGE, Page, Rotation, Tally,
     USAGE_RETENTION_DAYS, UsageRow, counter_pk, usage_pk,
+};
+pub use store::{
+    Delivery, FAILED, FAILED_RETENTION_DAYS, NOTICES, PENDING, delivery_pk, expiry_part,
 };

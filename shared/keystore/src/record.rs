@@ -146,6 +146,10 @@ impl KeyRecord {
         );
         put(attr::PLAN, self.plan.as_ref().map(|p| s(p.as_str())));
         put(PURGE_AT, self.purge_at(retention_secs).map(n));
+        // The expiry index (SPEC §14): the daily scan finds the key by its expiry day.
+        if let Some(index) = crate::store::webhook::expiry_index_attrs(self) {
+            item.extend(index);
+        }
         item
     }
 

@@ -23,6 +23,7 @@ mod revoke;
 mod rotate;
 mod update;
 mod usage;
+pub(crate) mod webhook;
 
 pub use audit::{AuditPage, AuditQuery};
 #[cfg(feature = "test-util")]
@@ -31,6 +32,9 @@ pub use list::{MAX_PAGE, Page};
 pub use rate::{CounterCells, Tally, counter_pk};
 pub use update::KeyChanges;
 pub use usage::{KeyDay, USAGE_RETENTION_DAYS, UsageRow, usage_pk};
+pub use webhook::{
+    Delivery, FAILED, FAILED_RETENTION_DAYS, NOTICES, PENDING, delivery_pk, expiry_part,
+};
 
 /// Who is acting on a key: its owner, or an admin acting on anyone's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +241,7 @@ pub(crate) fn put_if_new(table: &str, item: Item) -> Result<TransactWriteItem, S
 
 /// A cancelled transaction: a failed condition is `Conflict`; a clash with a concurrent
 /// transaction on the same item is `Throttled` (the same call may succeed later).
-fn transaction_error<R>(
+pub(crate) fn transaction_error<R>(
     err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
 ) -> StoreError
 where

@@ -7,7 +7,7 @@ use keystore::signing::SigningStore;
 use keystore::{Access, KeyRecord, KeyStore, Listing, Rotation, StoreError, TableCreation};
 use serde_json::json;
 
-use crate::{AuditArgs, Cli, Command, ListArgs, TableCommand, UsageArgs};
+use crate::{AuditArgs, Cli, Command, ListArgs, TableCommand, UsageArgs, WebhookCommand};
 
 /// Why a command failed: bad arguments (exit 2) or anything else (exit 1).
 #[derive(Debug)]
@@ -50,6 +50,15 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Rotate { id, grace_seconds } => {
             rotate(&store, &prefix, &id, grace_seconds, json).await
         }
+        Command::NotifyExpiring { now } => {
+            crate::webhooks::notify_expiring(&store, now.as_deref(), json).await
+        }
+        Command::Webhooks { command } => match command {
+            WebhookCommand::Failed => crate::webhooks::failed(&store, json).await,
+            WebhookCommand::Replay { ids, all } => {
+                crate::webhooks::replay(&store, ids, all, json).await
+            }
+        },
         Command::Verify { key } => verify(&store, &prefix, &key, json).await,
         Command::SigningKey { command } => {
             let table = signing_table(&cli.table);
@@ -307,7 +316,7 @@ async fn usage_report(store: &KeyStore, args: UsageArgs, json: bool) -> Outcome 
     Ok(())
 }
 
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+pub(crate) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 mod change;
 mod commands;
 mod signing;
+mod webhooks;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +69,19 @@ enum Command {
         #[command(subcommand)]
         command: SigningCommand,
     },
+    /// The expiry scan now (deployed, a daily schedule runs it): each key expiring within 30
+    /// days, or expired since yesterday, gets the notice it is due, once (SPEC §14). Needs
+    /// WEBHOOK_URL and WEBHOOK_SECRET.
+    NotifyExpiring {
+        /// Scan as if it were this time (RFC 3339), e.g. to see next week's notices.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Webhook deliveries that were given up after their last retry (SPEC §14).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Check a key: its format, and whether it is known and active. Never prints the key.
     Verify {
         /// The key to check. Pass `-` to read it from standard input (keeps it out of
@@ -80,6 +94,22 @@ enum Command {
 enum TableCommand {
     /// Create the keys table (indexes, TTL) and its signing-key table (idempotent).
     Create,
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// The given-up deliveries, most recent first, with their last error.
+    Failed,
+    /// Send given-up deliveries again (needs WEBHOOK_URL and WEBHOOK_SECRET); one that fails
+    /// again starts the retry schedule over.
+    Replay {
+        /// Event ids (`Podkeys-Event-Id`), as `webhooks failed` lists them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Every given-up delivery.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

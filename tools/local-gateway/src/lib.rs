@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod responses;
 pub mod routes;
 pub mod streams;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use local_gateway::{Api, Functions, LocalGateway, echo};
@@ -29,13 +30,26 @@ struct Args {
     /// The podcast backend; a built-in echo backend when absent.
     #[arg(long, env = "PODCAST_BACKEND_URL")]
     podcast_backend_url: Option<String>,
+    /// Seconds between the notifier's runs for due webhook retries (the template's schedule
+    /// is every 60). Only with WEBHOOK_URL and WEBHOOK_SECRET set.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    webhook_deliver_every: u64,
+    /// Seconds between webhook attempts instead of the standard schedule (30 s … 15 min),
+    /// comma-separated, e.g. `1,1,2`: to watch retries without waiting an hour.
+    #[arg(long, value_delimiter = ',')]
+    webhook_retry_delays: Option<Vec<u64>>,
+    /// Append the event source mapping's on-failure records (stream batches the notifier
+    /// gave up on) to this file, one JSON line each, as the template's SQS queue receives
+    /// them; logged when absent.
+    #[arg(long)]
+    stream_failures: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     gateway::init_tracing();
-    let functions = match args.lambda_endpoint {
+    let functions = match args.lambda_endpoint.clone() {
         Some(url) => Functions::Remote(url),
         None => match gateway::State::from_env().await {
             Ok(state) => Functions::InProcess(state),
@@ -49,6 +63,18 @@ async fn main() -> ExitCode {
     // Lambda's SIGTERM has the deployed authorizer do (SPEC §12).
     let authorizer_state = match &functions {
         Functions::InProcess(state) => Some(state.clone()),
+        Functions::Remote(_) => None,
+    };
+    // Lifecycle webhooks (SPEC §14): on when WEBHOOK_URL and WEBHOOK_SECRET are set, the
+    // notifier in-process on the table's stream, as deployed.
+    let _webhooks = match &functions {
+        Functions::InProcess(state) => match start_webhooks(state, &args).await {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("local-gateway: {e}");
+                return ExitCode::from(2);
+            }
+        },
         Functions::Remote(_) => None,
     };
     // The gateway's listener first: the echo backend fetches the API's public keys from it.
@@ -105,6 +131,41 @@ async fn main() -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+async fn start_webhooks(
+    state: &gateway::State,
+    args: &Args,
+) -> Result<Option<local_gateway::webhooks::Webhooks>, String> {
+    use local_gateway::streams::OnFailure;
+    use local_gateway::webhooks::{Webhooks, mapping_config};
+    let Some(config) = webhook::WebhookConfig::from_lookup(|name| std::env::var(name).ok())
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let url = config.url().as_str().to_owned();
+    let mut notifier = notifier::Notifier::new(state.store.clone(), config)
+        .map_err(|e| format!("webhook HTTP client: {e}"))?;
+    if let Some(delays) = &args.webhook_retry_delays {
+        let delays = delays.iter().map(|&s| Duration::from_secs(s)).collect();
+        notifier = notifier.with_schedule(webhook::RetrySchedule::new(delays, 0));
+    }
+    let on_failure = match &args.stream_failures {
+        Some(path) => OnFailure::File(path.clone()),
+        None => OnFailure::Log,
+    };
+    let webhooks = Webhooks::start(
+        Arc::new(notifier),
+        mapping_config(on_failure),
+        Duration::from_secs(args.webhook_deliver_every),
+    )
+    .await?;
+    eprintln!(
+        "local-gateway: webhooks to {url} (signed; the table's stream, retries every {} s)",
+        args.webhook_deliver_every
+    );
+    Ok(Some(webhooks))
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM (how `make dev` and process managers stop it).
