@@ -7,7 +7,9 @@
 # Every other configuration variable of the functions passes straight through to them, as on
 # Lambda: LAST_USED_INTERVAL_SECS, RETENTION_DAYS, AUDIT_RETENTION_DAYS, USAGE_FLUSH_SECS, SIGNING_TABLE_NAME, ASSERTION_AUDIENCE,
 # ASSERTION_ISSUER, MAX_ACTIVE_KEYS_PER_OWNER, FEED_PATHS, PLANS, DEFAULT_PLAN, RUST_LOG
-# (README, Configuration).
+# (README, Configuration), and WEBHOOK_URL / WEBHOOK_SECRET: with both set, the local gateway runs
+# the notifier on DynamoDB Local's stream and signs a POST to WEBHOOK_URL for every key change
+# (README, Webhooks).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -67,6 +69,10 @@ In a browser (no key needed to load them):
   $API/console            the key-management console: sign in by pasting the admin key
   $API/api/docs           the API reference
   $API/api/openapi.json   the OpenAPI document
+
+Webhooks: ${WEBHOOK_URL:-off (set WEBHOOK_URL and WEBHOOK_SECRET; README, Webhooks)}
+  AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB WEBHOOK_URL=<as above> WEBHOOK_SECRET=<yours> \\
+    target/debug/apikeys notify-expiring      # the daily expiry scan, now
 
 The admin key lives only in this in-memory table: it is gone when you stop (Ctrl-C).
 EOT

@@ -589,3 +589,83 @@ async fn notify_expiring_sends_each_notice_once_even_run_twice_or_twice_at_once(
     assert_eq!(later["notices"], 2, "{later}");
     receiver.assert_nothing_forged();
 }
+
+/// The local gateway feeds the notifier as the template's event source mapping does: the same
+/// batch size, retries, bisecting, batch item failures, starting position and filter.
+#[test]
+fn the_local_stream_mapping_has_the_templates_properties() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("template");
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let p = &template["Resources"]["NotifierFunction"]["Properties"]["Events"]["TableStream"]["Properties"];
+    let local = mapping_config(OnFailure::Log);
+    let number = |name: &str| p[name].as_u64().unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(number("BatchSize"), local.batch_size as u64);
+    assert_eq!(
+        Some(number("MaximumRetryAttempts") as u32),
+        local.maximum_retry_attempts
+    );
+    assert_eq!(
+        p["BisectBatchOnFunctionError"].as_bool(),
+        Some(local.bisect_batch_on_function_error)
+    );
+    assert_eq!(
+        p["FunctionResponseTypes"][0].as_str() == Some("ReportBatchItemFailures"),
+        local.report_batch_item_failures
+    );
+    assert_eq!(p["StartingPosition"].as_str(), Some("TRIM_HORIZON"));
+    assert_eq!(
+        local.starting_position,
+        local_gateway::streams::StartingPosition::TrimHorizon
+    );
+    let pattern = p["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .expect("one filter pattern");
+    let pattern: Value = serde_json::from_str(pattern).expect("JSON pattern");
+    assert_eq!(Some(pattern), local.filter);
+    assert!(p["DestinationConfig"]["OnFailure"]["Destination"].is_mapping());
+}
+
+/// `events/notifier-*.json`, as `cargo lambda invoke notifier` sends them: the stream record is
+/// delivered signed (once, however often it is handled), the tasks are answered.
+#[tokio::test]
+async fn the_notifier_handles_its_event_fixtures() {
+    let s = stack("whkfixture").await;
+    let receiver = Receiver::start(0).await;
+    let notifier = Notifier::new(s.app.state.store.clone(), config(&receiver.url)).expect("client");
+    let fixture = |name: &str| -> Value {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("JSON")
+    };
+    let stream = fixture("notifier-stream.json");
+    for _ in 0..2 {
+        let answer = notifier.handle(stream.clone()).await.expect("handled");
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    let delivered = receiver.delivered();
+    assert_eq!(delivered.len(), 1, "a record handled twice is sent once");
+    assert_eq!(delivered[0].event_id, "whk_Q3mZ8vTn0pLxR2cYb7Wd");
+    assert_eq!(delivered[0].body["type"], "key.revoked");
+    assert_eq!(delivered[0].body["data"]["id"], "evt_Q3mZ8vTn0pLxR2cYb7Wd");
+    receiver.assert_nothing_forged();
+
+    let ran = notifier
+        .handle(fixture("notifier-deliver.json"))
+        .await
+        .expect("deliver");
+    assert_eq!(ran, json!({"delivered": 0, "retrying": 0, "given_up": 0}));
+    let scanned = notifier
+        .handle(fixture("notifier-expiry-scan.json"))
+        .await
+        .expect("scan");
+    assert_eq!(scanned, json!({"keys": 0, "notices": 0, "delivered": 0}));
+
+    // A record without its position cannot be reported alone: the whole batch fails.
+    let mut broken = stream;
+    broken["Records"][0]["dynamodb"]
+        .as_object_mut()
+        .expect("dynamodb")
+        .remove("SequenceNumber");
+    assert!(notifier.handle(broken).await.is_err());
+    assert!(notifier.handle(json!({"task": "launch"})).await.is_err());
+}

@@ -6,7 +6,8 @@
 //!   partition `webhook#pending`, sorted by when it is next due (`<epoch seconds, 11 digits>#<id>`),
 //!   so "what is due now" is one query; after its last attempt fails it moves to
 //!   `webhook#failed` (sorted by when it failed, kept [`FAILED_RETENTION_DAYS`]) for replay;
-//!   a delivered one is deleted;
+//!   a delivered one leaves the index and stays a day without its body, a marker that stops
+//!   a stream record handled again from sending it twice;
 //! - a key with an `expires_at` is in partition `expiry#<UTC day of expires_at>` (its item's own
 //!   `audit_part`/`audit_sort`, written with the key), so the daily scan reads one partition
 //!   per day and never the table;
@@ -28,6 +29,8 @@ pub const PENDING: &str = "webhook#pending";
 pub const FAILED: &str = "webhook#failed";
 /// How long a given-up delivery stays for replay.
 pub const FAILED_RETENTION_DAYS: i64 = 30;
+/// How long a delivered event's marker stays (longer than a stream record can be retried).
+pub const DELIVERED_MARKER_DAYS: i64 = 1;
 /// The key item's set of notices already stored for delivery.
 pub const NOTICES: &str = "webhook_notices";
 
@@ -272,16 +275,32 @@ impl KeyStore {
         }
     }
 
-    /// A delivered event: its delivery is removed.
+    /// A delivered event: its delivery leaves the outbox but stays a day as a marker (no
+    /// body, out of the index), so a stream record handled again does not send it again.
     pub async fn delivery_done(&self, event_id: &str) -> Result<(), StoreError> {
         self.client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key(PK, s(delivery_pk(event_id)))
+            .update_expression("REMOVE #part, #sort, #body SET #purge = :purge")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#part", AUDIT_PART)
+            .expression_attribute_names("#sort", AUDIT_SORT)
+            .expression_attribute_names("#body", BODY)
+            .expression_attribute_names("#purge", PURGE_AT)
+            .expression_attribute_values(
+                ":purge",
+                n(Timestamp::now().plus_days(DELIVERED_MARKER_DAYS)),
+            )
             .send()
             .await
-            .map_err(classify)?;
-        Ok(())
+            .map_err(classify)
+            .map(|_| ())
+            .or_else(|e| match e {
+                StoreError::Conflict => Ok(()),
+                e => Err(e),
+            })
     }
 
     /// A failed attempt: `attempts` made so far; due again at `next` or, with `None`, given
