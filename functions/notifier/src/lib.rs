@@ -214,6 +214,27 @@ impl Notifier {
             .await
     }
 
+    /// The first attempts of deliveries this invocation stored; how many were delivered. An
+    /// outcome that could not be recorded is left to the schedule, which takes the delivery
+    /// again after its lease: no reason to fail the invocation.
+    async fn attempt_stored(&self, stored: Vec<Delivery>) -> usize {
+        let outcomes = self
+            .each(
+                stored,
+                |delivery| async move { self.attempt(&delivery).await },
+            )
+            .await;
+        let mut delivered = 0;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Outcome::Delivered) => delivered += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook outcome not recorded"),
+            }
+        }
+        delivered
+    }
+
     /// One attempt of a delivery this worker holds, and its outcome recorded: delivered
     /// ones are deleted, failed ones wait for their next retry or are given up.
     pub async fn attempt(&self, delivery: &Delivery) -> Result<Outcome, StoreError> {

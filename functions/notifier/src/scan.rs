@@ -7,7 +7,7 @@ use keystore::{Delivery, KeyRecord, StoreError};
 use serde_json::{Value, json};
 use webhook::{Envelope, NOTICE_DAYS, Notice, days_to_scan, due_notice};
 
-use crate::{Notifier, Outcome};
+use crate::Notifier;
 
 /// What one scan did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,19 +70,7 @@ impl Notifier {
                 }
             }
         }
-        let outcomes = self
-            .each(
-                stored,
-                |delivery| async move { self.attempt(&delivery).await },
-            )
-            .await;
-        for outcome in outcomes {
-            match outcome {
-                Ok(Outcome::Delivered) => report.delivered += 1,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook outcome not recorded"),
-            }
-        }
+        report.delivered = self.attempt_stored(stored).await;
         tracing::info!(
             keys = report.keys,
             notices = report.notices,

@@ -51,19 +51,7 @@ impl Notifier {
         }
         // First attempts after every record is stored: a slow receiver delays only this
         // batch's answer, and every delivery is already safe in the table.
-        let outcomes = self
-            .each(
-                stored,
-                |delivery| async move { self.attempt(&delivery).await },
-            )
-            .await;
-        for outcome in outcomes {
-            if let Err(e) = outcome {
-                // Stored and attempted; only recording the outcome failed. The schedule
-                // retries it after its lease: no reason to fail the record.
-                tracing::warn!(error = %e, "webhook outcome not recorded");
-            }
-        }
+        self.attempt_stored(stored).await;
         Ok(json!({ "batchItemFailures": failures }))
     }
 
