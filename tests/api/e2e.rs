@@ -84,6 +84,11 @@ pub(crate) async fn stack(label: &str) -> Stack {
     stack_on(App::new(label).await, |g| g).await
 }
 
+/// A stack on a table with the deployed table's stream (the webhook tests).
+pub(crate) async fn streaming_stack(label: &str) -> Stack {
+    stack_on(App::streaming(label).await, |g| g).await
+}
+
 /// A stack whose gateway is the template's `api` front door.
 pub(crate) async fn stack_for(label: &str, api: Api) -> Stack {
     stack_with(App::new(label).await, api, |g| g).await

@@ -30,6 +30,11 @@ impl App {
         Self::with_config(label, |config| config.key_prefix = key_prefix).await
     }
 
+    /// An app on a table with the deployed table's stream, for the tests that read it.
+    pub async fn streaming(label: &str) -> Self {
+        Self::on_store(testkit::fresh_streaming_store(label).await, |_| {})
+    }
+
     /// An app whose configuration `configure` changes from the defaults (plans, say).
     pub async fn with_config(label: &str, configure: impl FnOnce(&mut Config)) -> Self {
         Self::on_store(testkit::fresh_store(label).await, configure)

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use webhook::{RetrySchedule, Secret, WebhookConfig, WebhookUrl};
 
-use crate::e2e::{Stack, key_of, stack};
+use crate::e2e::{Stack, key_of, streaming_stack};
 
 const SECRET: &str = "whsec-test-0123456789";
 
@@ -182,7 +182,7 @@ fn of_type<'a>(kind: &'a str, key_id: &'a str) -> impl Fn(&Hit) -> bool + 'a {
 
 #[tokio::test]
 async fn create_rotate_update_and_revoke_each_arrive_signed_within_20_seconds() {
-    let s = stack("whklife").await;
+    let s = streaming_stack("whklife").await;
     let receiver = Receiver::start(0).await;
     let (_notifier, _webhooks) = notifier_on(&s, &receiver.url, RetrySchedule::standard()).await;
     let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
@@ -300,7 +300,7 @@ async fn create_rotate_update_and_revoke_each_arrive_signed_within_20_seconds() 
 
 #[tokio::test]
 async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_afresh() {
-    let s = stack("whkretry").await;
+    let s = streaming_stack("whkretry").await;
     let receiver = Receiver::start(2).await;
     let (_notifier, _webhooks) = notifier_on(&s, &receiver.url, quick(9)).await;
     let record = s.app.seed("alice", &["*"]).await;
@@ -327,7 +327,7 @@ async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_a
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_does_not_slow_key_operations() {
-    let s = stack("whkdead").await;
+    let s = streaming_stack("whkdead").await;
     let (url, _silent) = testkit::silent_endpoint().await;
     let (_notifier, webhooks) = notifier_on(&s, &url, RetrySchedule::standard()).await;
     let (admin, _) = s.app.seed_key("admin", &["*", "admin"]).await;
@@ -369,7 +369,7 @@ async fn a_receiver_that_never_answers_does_not_slow_key_operations() {
 
 #[tokio::test]
 async fn given_up_deliveries_are_kept_and_replay_sends_them() {
-    let s = stack("whkreplay").await;
+    let s = streaming_stack("whkreplay").await;
     let receiver = Receiver::start(3).await;
     let (notifier, webhooks) = notifier_on(&s, &receiver.url, quick(2)).await;
     let record = s.app.seed("alice", &["*"]).await;
@@ -412,7 +412,7 @@ async fn given_up_deliveries_are_kept_and_replay_sends_them() {
 
 #[tokio::test]
 async fn a_poison_event_goes_to_the_failure_destination_and_the_stream_moves_on() {
-    let s = stack("whkpoison").await;
+    let s = streaming_stack("whkpoison").await;
     let receiver = Receiver::start(0).await;
     let notifier =
         Arc::new(Notifier::new(s.app.state.store.clone(), config(&receiver.url)).expect("client"));
@@ -501,7 +501,7 @@ async fn notify_expiring(table: &str, url: &str, now: Timestamp) -> Value {
 
 #[tokio::test]
 async fn notify_expiring_sends_each_notice_once_even_run_twice_or_twice_at_once() {
-    let s = stack("whkexpiry").await;
+    let s = streaming_stack("whkexpiry").await;
     let receiver = Receiver::start(0).await;
     let table = s.app.state.store.table().to_owned();
     let now = Timestamp::now();
@@ -630,7 +630,7 @@ fn the_local_stream_mapping_has_the_templates_properties() {
 /// delivered signed (once, however often it is handled), the tasks are answered.
 #[tokio::test]
 async fn the_notifier_handles_its_event_fixtures() {
-    let s = stack("whkfixture").await;
+    let s = streaming_stack("whkfixture").await;
     let receiver = Receiver::start(0).await;
     let notifier = Notifier::new(s.app.state.store.clone(), config(&receiver.url)).expect("client");
     let fixture = |name: &str| -> Value {

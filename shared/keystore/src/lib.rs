@@ -24,7 +24,7 @@ pub use cursor::Listing;
 pub use error::StoreError;
 pub use image::{audit_event_from_image, item_from_image};
 pub use record::{KeyRecord, NewKey};
-pub use schema::{TableCreation, create_table};
+pub use schema::{Stream, TableCreation, create_table, create_table_with};
 pub use store::CounterCells;
 #[cfg(feature = "test-util")]
 pub use store::UsageWrites;

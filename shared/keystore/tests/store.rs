@@ -488,6 +488,43 @@ async fn creating_the_table_twice_is_harmless() {
     );
 }
 
+/// The view type of `table`'s stream, `None` without one.
+async fn stream_of(client: &keystore::Client, table: &str) -> Option<String> {
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("describe");
+    let spec = described.table()?.stream_specification()?;
+    spec.stream_enabled()
+        .then(|| spec.stream_view_type().map(|v| v.as_str().to_owned()))
+        .flatten()
+}
+
+/// `create_table` gives the deployed table's new-image stream (SPEC §14); the tests' tables
+/// go without one unless they read it: DynamoDB Local writes a stream record beside every
+/// write, and with a stream on every table the API suite took twice as long and its 500-create
+/// storm ran past the store's timeouts.
+#[tokio::test]
+async fn the_table_streams_new_images_and_only_streaming_test_tables_have_a_stream() {
+    let client = local_client();
+    let name = testkit::unique_table_name("stream");
+    create_table(&client, &name).await.expect("create");
+    assert_eq!(
+        stream_of(&client, &name).await.as_deref(),
+        Some("NEW_IMAGE")
+    );
+
+    let plain = fresh_store("nostream").await;
+    assert_eq!(stream_of(&client, plain.table()).await, None);
+    let streaming = testkit::fresh_streaming_store("streaming").await;
+    assert_eq!(
+        stream_of(&client, streaming.table()).await.as_deref(),
+        Some("NEW_IMAGE")
+    );
+}
+
 #[tokio::test]
 async fn a_missing_table_is_reported_as_such() {
     let store = KeyStore::new(local_client(), "no-such-table-here");

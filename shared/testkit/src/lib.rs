@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keystore::client::{self, ClientSettings};
-use keystore::{Client, KeyStore, TableCreation};
+use keystore::{Client, KeyStore, Stream, TableCreation};
 
 /// Where the project's DynamoDB Local listens.
 pub const ENDPOINT_VAR: &str = "PODKEYS_TEST_DYNAMODB";
@@ -49,8 +49,19 @@ pub fn unique_table_name(label: &str) -> String {
     format!("t-{label}-{}-{nanos}-{n}", std::process::id())
 }
 
-/// A store on a fresh table (and a fresh signing-key table beside it).
+/// A store on a fresh table (and a fresh signing-key table beside it), without the table's
+/// stream: DynamoDB Local writes a stream record beside every write, a cost only the tests
+/// that read the stream should pay ([`fresh_streaming_store`]).
 pub async fn fresh_store(label: &str) -> KeyStore {
+    fresh_store_with(label, Stream::Off).await
+}
+
+/// A store on a fresh table with the stream the deployed table has (SPEC §14's notifier).
+pub async fn fresh_streaming_store(label: &str) -> KeyStore {
+    fresh_store_with(label, Stream::NewImages).await
+}
+
+async fn fresh_store_with(label: &str, stream: Stream) -> KeyStore {
     let client = local_client();
     let table = unique_table_name(label);
     // Its signing-key table too, under the name `Config::for_table` derives.
@@ -59,7 +70,7 @@ pub async fn fresh_store(label: &str) -> KeyStore {
         Ok(TableCreation::Created) => {}
         other => panic!("creating test table {signing} on {}: {other:?}", endpoint()),
     }
-    match keystore::create_table(&client, &table).await {
+    match keystore::create_table_with(&client, &table, stream).await {
         Ok(TableCreation::Created) => KeyStore::new(client, table),
         other => panic!("creating test table {table} on {}: {other:?}", endpoint()),
     }
