@@ -809,7 +809,12 @@
     show($("feed-url-field"), false);
     $("copy-status").textContent = "";
   }
-  $("secret-done").addEventListener("click", function () { $("secret-dialog").close(); });
+  // Done forgets the key before closing: the dialog's close event (which also covers Escape)
+  // is dispatched later, as a queued task, so the key would outlive the dialog by a moment.
+  $("secret-done").addEventListener("click", function () {
+    forgetSecret();
+    $("secret-dialog").close();
+  });
   $("secret-dialog").addEventListener("close", forgetSecret);
 
   // ---- edit (PATCH): name, description, narrowing scopes, plan for admins ----
