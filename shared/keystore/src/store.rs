@@ -1,11 +1,13 @@
 //! Every table operation: the `KeyStore` and its small operations here, the larger ones in
 //! one submodule each.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use apikey::{KeyHash, KeyId, OwnerId, PlanName, Timestamp};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 
@@ -223,6 +225,27 @@ impl KeyStore {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// Runs `query` (from its exclusive start key, if it has one) page after page, handing `each`
+/// every item in order, until `each` breaks or the pages end. The one query-and-page loop of
+/// the store's index reads.
+pub(crate) async fn query_each(
+    mut query: QueryFluentBuilder,
+    mut each: impl FnMut(&Item) -> Result<ControlFlow<()>, StoreError>,
+) -> Result<(), StoreError> {
+    loop {
+        let out = query.clone().send().await.map_err(classify)?;
+        for item in out.items() {
+            if each(item)?.is_break() {
+                return Ok(());
+            }
+        }
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => query = query.set_exclusive_start_key(Some(key)),
+            _ => return Ok(()),
         }
     }
 }

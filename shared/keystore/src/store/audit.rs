@@ -1,13 +1,15 @@
 //! Reading the audit log (SPEC §11): one audience's events, newest first, filtered and paged.
 
+use std::ops::ControlFlow;
+
 use apikey::Timestamp;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::KeyStore;
+use super::{KeyStore, query_each};
 use crate::audit::{AUDIT_INDEX, AUDIT_PART, AUDIT_SORT, Action, AuditEvent};
-use crate::error::{StoreError, classify};
+use crate::error::StoreError;
 use crate::record::{Item, s};
 use crate::schema::PK;
 
@@ -91,7 +93,7 @@ impl KeyStore {
         let hi = query
             .until
             .map_or(99_999_999_999, |t| t.epoch_secs().max(0));
-        let mut start = match &query.cursor {
+        let start = match &query.cursor {
             Some(c) => Some(decode(c, &query.part)?),
             None => None,
         };
@@ -102,50 +104,47 @@ impl KeyStore {
         if query.action.is_some() {
             filters.push("#action = :action");
         }
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(AUDIT_INDEX)
+            .scan_index_forward(false)
+            .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
+            .expression_attribute_names("#part", AUDIT_PART)
+            .expression_attribute_names("#sort", AUDIT_SORT)
+            .expression_attribute_values(":part", s(query.part.as_str()))
+            .expression_attribute_values(":lo", s(format!("{lo:011}")))
+            // `~` sorts after the `.micros#id` that follows the second.
+            .expression_attribute_values(":hi", s(format!("{hi:011}~")))
+            .limit(i32::try_from(query.limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        if let Some(key) = &query.key_id {
+            req = req.expression_attribute_values(":key", s(key.as_str()));
+        }
+        if let Some(action) = query.action {
+            req = req
+                .expression_attribute_names("#action", "action")
+                .expression_attribute_values(":action", s(action.as_str()));
+        }
+        if !filters.is_empty() {
+            req = req.filter_expression(filters.join(" AND "));
+        }
         let mut events = Vec::new();
         let mut last_returned: Option<Item> = None;
-        loop {
-            let mut req = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(AUDIT_INDEX)
-                .scan_index_forward(false)
-                .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
-                .expression_attribute_names("#part", AUDIT_PART)
-                .expression_attribute_names("#sort", AUDIT_SORT)
-                .expression_attribute_values(":part", s(query.part.as_str()))
-                .expression_attribute_values(":lo", s(format!("{lo:011}")))
-                // `~` sorts after the `.micros#id` that follows the second.
-                .expression_attribute_values(":hi", s(format!("{hi:011}~")))
-                .limit(i32::try_from(query.limit + 1).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            if let Some(key) = &query.key_id {
-                req = req.expression_attribute_values(":key", s(key.as_str()));
+        let mut next = None;
+        query_each(req, |item| {
+            if events.len() == query.limit {
+                // One more exists: the page ends at the last one returned.
+                next = last_returned.as_ref().and_then(|l| encode(&query.part, l));
+                return Ok(ControlFlow::Break(()));
             }
-            if let Some(action) = query.action {
-                req = req
-                    .expression_attribute_names("#action", "action")
-                    .expression_attribute_values(":action", s(action.as_str()));
-            }
-            if !filters.is_empty() {
-                req = req.filter_expression(filters.join(" AND "));
-            }
-            let out = req.send().await.map_err(classify)?;
-            for item in out.items() {
-                if events.len() == query.limit {
-                    // One more exists: the page ends at the last one returned.
-                    let next = last_returned.as_ref().and_then(|l| encode(&query.part, l));
-                    return Ok(AuditPage { events, next });
-                }
-                events.push(AuditEvent::from_item(item)?);
-                last_returned = Some(item.clone());
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => return Ok(AuditPage { events, next: None }),
-            }
-        }
+            events.push(AuditEvent::from_item(item)?);
+            last_returned = Some(item.clone());
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok(AuditPage { events, next })
     }
 }
 

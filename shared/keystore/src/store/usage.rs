@@ -5,11 +5,12 @@
 //! after its day, so a full 366-day range is always readable.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use apikey::{Day, DayRange, KeyId, OwnerId, UsageCounts};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
-use super::KeyStore;
+use super::{KeyStore, query_each};
 use crate::audit::{AUDIT_INDEX, AUDIT_PART, AUDIT_SORT};
 use crate::error::{StoreError, classify};
 use crate::record::{Item, s};
@@ -189,44 +190,35 @@ impl KeyStore {
         owner: &OwnerId,
         range: DayRange,
     ) -> Result<Vec<UsageRow>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(AUDIT_INDEX)
+            .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
+            .expression_attribute_names("#part", AUDIT_PART)
+            .expression_attribute_names("#sort", AUDIT_SORT)
+            .expression_attribute_values(":part", s(owner_part(owner)))
+            .expression_attribute_values(":lo", s(format!("{}#", range.from())))
+            // `~` sorts after every key id character.
+            .expression_attribute_values(":hi", s(format!("{}#~", range.to())));
         let mut rows = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(AUDIT_INDEX)
-                .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
-                .expression_attribute_names("#part", AUDIT_PART)
-                .expression_attribute_names("#sort", AUDIT_SORT)
-                .expression_attribute_values(":part", s(owner_part(owner)))
-                .expression_attribute_values(":lo", s(format!("{}#", range.from())))
-                // `~` sorts after every key id character.
-                .expression_attribute_values(":hi", s(format!("{}#~", range.to())))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                let text = |name: &str| match item.get(name) {
-                    Some(AttributeValue::S(v)) => Some(v.as_str()),
-                    _ => None,
-                };
-                let (Some(key_id), Some(day)) = (text(KEY_ID), text(DAY).and_then(Day::parse))
-                else {
-                    return Err(StoreError::corrupt("a usage item without key id or day"));
-                };
-                rows.push(UsageRow {
-                    key_id: key_id.to_owned(),
-                    day,
-                    counts: counts_of(item),
-                });
-            }
-            match out.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => return Ok(rows),
-            }
-        }
+        query_each(query, |item| {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(v)) => Some(v.as_str()),
+                _ => None,
+            };
+            let (Some(key_id), Some(day)) = (text(KEY_ID), text(DAY).and_then(Day::parse)) else {
+                return Err(StoreError::corrupt("a usage item without key id or day"));
+            };
+            rows.push(UsageRow {
+                key_id: key_id.to_owned(),
+                day,
+                counts: counts_of(item),
+            });
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok(rows)
     }
 }

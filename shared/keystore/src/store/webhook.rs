@@ -15,10 +15,12 @@
 //!   in the same transaction that stores its delivery, on the condition that it is not there
 //!   yet: a scan run twice, or two at once, stores each notice once.
 
+use std::ops::ControlFlow;
+
 use apikey::{Day, Timestamp};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 
-use super::{KeyStore, put_if_new, transaction_error};
+use super::{KeyStore, put_if_new, query_each, transaction_error};
 use crate::audit::{AUDIT_INDEX, AUDIT_PART, AUDIT_SORT};
 use crate::error::{StoreError, classify};
 use crate::record::{Item, KeyRecord, n, s};
@@ -208,37 +210,33 @@ impl KeyStore {
         forward: bool,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(AUDIT_INDEX)
+            .scan_index_forward(forward)
+            .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
+            .expression_attribute_names("#part", AUDIT_PART)
+            .expression_attribute_names("#sort", AUDIT_SORT)
+            .expression_attribute_values(":part", s(part))
+            .expression_attribute_values(":lo", s(lo.unwrap_or_else(|| "0".into())))
+            .expression_attribute_values(":hi", s(hi.unwrap_or_else(|| "~".into())))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(AUDIT_INDEX)
-                .scan_index_forward(forward)
-                .key_condition_expression("#part = :part AND #sort BETWEEN :lo AND :hi")
-                .expression_attribute_names("#part", AUDIT_PART)
-                .expression_attribute_names("#sort", AUDIT_SORT)
-                .expression_attribute_values(":part", s(part))
-                .expression_attribute_values(":lo", s(lo.clone().unwrap_or_else(|| "0".into())))
-                .expression_attribute_values(":hi", s(hi.clone().unwrap_or_else(|| "~".into())))
-                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                found.push(Delivery::from_item(item)?);
-                if found.len() == limit {
-                    return Ok(found);
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(found),
-            }
+        if limit == 0 {
+            return Ok(found);
         }
+        query_each(query, |item| {
+            found.push(Delivery::from_item(item)?);
+            Ok(if found.len() == limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })
+        .await?;
+        Ok(found)
     }
 
     /// Takes a due delivery for one attempt: moves its due time to `lease_until` if nobody
@@ -391,33 +389,25 @@ impl KeyStore {
         &self,
         day: Day,
     ) -> Result<Vec<(KeyRecord, Vec<String>)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(AUDIT_INDEX)
+            .key_condition_expression("#part = :part")
+            .expression_attribute_names("#part", AUDIT_PART)
+            .expression_attribute_values(":part", s(expiry_part(day)));
         let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(AUDIT_INDEX)
-                .key_condition_expression("#part = :part")
-                .expression_attribute_names("#part", AUDIT_PART)
-                .expression_attribute_values(":part", s(expiry_part(day)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                let notices = match item.get(NOTICES) {
-                    Some(AttributeValue::Ss(set)) => set.clone(),
-                    _ => Vec::new(),
-                };
-                keys.push((self.record(item)?, notices));
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(keys),
-            }
-        }
+        query_each(query, |item| {
+            let notices = match item.get(NOTICES) {
+                Some(AttributeValue::Ss(set)) => set.clone(),
+                _ => Vec::new(),
+            };
+            keys.push((self.record(item)?, notices));
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok(keys)
     }
 
     /// Marks `notice` on the key and stores its delivery, both or neither, only if the key is
