@@ -13,7 +13,7 @@ use crate::helpers::{App, Event};
 use crate::reliability::captured_logs;
 
 /// The specification's rules for one line; the error says which rule failed.
-fn check_emf(line: &Value) -> Result<(), String> {
+pub(crate) fn check_emf(line: &Value) -> Result<(), String> {
     let aws = line.get("_aws").ok_or("no _aws")?;
     if !aws["Timestamp"].is_i64() {
         return Err("_aws.Timestamp is not an integer (epoch ms)".into());
@@ -132,7 +132,19 @@ async fn every_metric_line_is_valid_emf_with_low_cardinality_dimensions() {
                 assert!(["2xx", "4xx", "5xx"].contains(&class), "{line}");
                 assert!(line[metric::REQUESTS].is_number(), "{line}");
             }
-            other => panic!("an EMF line that is neither a decision nor a request: {other:?}"),
+            // The notifier's, from the webhook tests running beside this one.
+            Some("webhook") => {
+                let outcome = line[dimension::OUTCOME].as_str().expect("outcome");
+                assert!(
+                    ["delivered", "retrying", "given_up"].contains(&outcome),
+                    "{line}"
+                );
+                assert!(line[metric::WEBHOOK_ATTEMPTS].is_number(), "{line}");
+                assert!(line[metric::WEBHOOK_LATENCY].is_number(), "{line}");
+            }
+            other => panic!(
+                "an EMF line that is neither a decision, a request nor a webhook attempt: {other:?}"
+            ),
         }
         // No dimension value is an id or a key.
         for set in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]

@@ -108,7 +108,7 @@ fn each_alarm_watches_its_metric_with_its_statistic_and_threshold_and_notifies_t
         .into_iter()
         .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
         .count();
-    assert_eq!(alarms, 6);
+    assert_eq!(alarms, 7);
     // The notifier's (SPEC §14): anything on its failure queue is something it gave up on.
     let failures = &t["Resources"]["NotifierFailuresAlarm"];
     assert_eq!(failures["Condition"], "WebhooksOn");
@@ -128,6 +128,35 @@ fn each_alarm_watches_its_metric_with_its_statistic_and_threshold_and_notifies_t
             Some(0.0),
             &yaml("GreaterThanThreshold")
         )
+    );
+    assert_eq!(p["AlarmActions"], topic);
+    // And any delivery given up after the retry schedule, counted by the notifier's own EMF
+    // lines: the metric and its one dimension set as the code writes them.
+    let given_up = &t["Resources"]["WebhooksGivenUpAlarm"];
+    assert_eq!(given_up["Condition"], "WebhooksOn");
+    let p = &given_up["Properties"];
+    assert_eq!(
+        (
+            p["Namespace"].as_str(),
+            p["MetricName"].as_str(),
+            p["Statistic"].as_str(),
+            p["Threshold"].as_f64(),
+            p["ComparisonOperator"].as_str()
+        ),
+        (
+            Some(NAMESPACE),
+            Some(metric::WEBHOOK_ATTEMPTS),
+            Some("Sum"),
+            Some(1.0),
+            Some("GreaterThanOrEqualToThreshold")
+        )
+    );
+    let dimensions = p["Dimensions"].as_sequence().expect("dimensions");
+    assert_eq!(dimensions.len(), 1, "the line's one dimension set");
+    assert_eq!(dimensions[0]["Name"].as_str(), Some(dimension::OUTCOME));
+    assert_eq!(
+        dimensions[0]["Value"].as_str(),
+        Some(notifier::Outcome::GivenUp.as_str())
     );
     assert_eq!(p["AlarmActions"], topic);
     let subscription = &t["Resources"]["AlarmEmailSubscription"];
@@ -228,6 +257,8 @@ fn the_dashboard_charts_metrics_the_code_emits() {
         metric::STORE_ERRORS,
         metric::REQUESTS,
         metric::REQUEST_LATENCY,
+        metric::WEBHOOK_ATTEMPTS,
+        metric::WEBHOOK_LATENCY,
     ];
     let mut charted = Vec::new();
     for w in widgets {
@@ -249,6 +280,8 @@ fn the_dashboard_charts_metrics_the_code_emits() {
         metric::DECISIONS,
         metric::DECISION_LATENCY,
         metric::STORE_ERRORS,
+        metric::WEBHOOK_ATTEMPTS,
+        metric::WEBHOOK_LATENCY,
     ] {
         assert!(charted.iter().any(|c| c == name), "{name} is not charted");
     }

@@ -22,6 +22,8 @@ use tokio::net::TcpListener;
 use webhook::{RetrySchedule, Secret, WebhookConfig, WebhookUrl};
 
 use crate::e2e::{Stack, key_of, streaming_stack};
+use crate::metrics::check_emf;
+use crate::reliability::captured_logs;
 
 const SECRET: &str = "whsec-test-0123456789";
 
@@ -300,6 +302,7 @@ async fn create_rotate_update_and_revoke_each_arrive_signed_within_20_seconds() 
 
 #[tokio::test]
 async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_afresh() {
+    let logs = captured_logs();
     let s = streaming_stack("whkretry").await;
     let receiver = Receiver::start(2).await;
     let (_notifier, _webhooks) = notifier_on(&s, &receiver.url, quick(9)).await;
@@ -323,6 +326,40 @@ async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_a
     assert!(attempts[1].at - attempts[0].at >= Duration::from_millis(900));
     assert!(attempts[2].at - attempts[1].at >= Duration::from_millis(900));
     receiver.assert_nothing_forged();
+
+    // Each attempt wrote one metric line (EMF, SPEC §13): the alarm on given-up deliveries and
+    // the dashboard count these; the event id is a field, never a dimension.
+    let outcomes = || -> Vec<Value> {
+        let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["message"] == "webhook" && l["event_id"] == hit.event_id.as_str())
+            .collect()
+    };
+    // The third attempt's line follows its answer by a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while outcomes().len() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let lines = outcomes();
+    let seen: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| {
+            check_emf(l).unwrap_or_else(|why| panic!("{why}: {l}"));
+            assert_eq!(
+                l["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                json!([["Outcome"]])
+            );
+            assert!(!l.to_string().contains(SECRET), "{l}");
+            (
+                l["Outcome"].as_str().unwrap_or_default(),
+                l["attempt"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("retrying", 1), ("retrying", 2), ("delivered", 3)]);
+    assert_eq!(lines[0]["error"], "HTTP 500");
+    assert!(lines.iter().all(|l| l["WebhookAttempts"] == 1.0));
 }
 
 #[tokio::test]

@@ -34,11 +34,18 @@ pub mod metric {
     pub const REQUESTS: &str = "Requests";
     /// Time a key-management function took (Milliseconds), by `Route` and `StatusClass`.
     pub const REQUEST_LATENCY: &str = "RequestLatency";
+    /// Webhook delivery attempts (Count), by `Outcome`: `delivered`, `retrying` or `given_up`
+    /// (SPEC §14). A given-up delivery waits for `apikeys webhooks replay`.
+    pub const WEBHOOK_ATTEMPTS: &str = "WebhookAttempts";
+    /// Time a webhook attempt took, to the receiver's answer or the timeout (Milliseconds), by
+    /// `Outcome`.
+    pub const WEBHOOK_LATENCY: &str = "WebhookLatency";
 }
 
 /// Dimension names.
 pub mod dimension {
-    /// `allow`, `deny`, `unauthorized` or `error`.
+    /// A decision's `allow`, `deny`, `rate_limited`, `unauthorized` or `error`; a webhook
+    /// attempt's `delivered`, `retrying` or `given_up`.
     pub const OUTCOME: &str = "Outcome";
     /// The API resource template, e.g. `/api/v1/auth/api-keys/{id}`.
     pub const ROUTE: &str = "Route";
