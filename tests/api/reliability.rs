@@ -122,6 +122,32 @@ pub(crate) fn captured_logs() -> &'static Mutex<Vec<u8>> {
     })
 }
 
+/// Where the captured logs end now (capturing from here on if nothing did yet). A test that polls the logs reads only what follows its
+/// mark: by the end of a run they hold about a gigabyte (every crate at TRACE).
+pub(crate) fn log_mark() -> usize {
+    captured_logs().lock().map(|l| l.len()).unwrap_or_default()
+}
+
+/// The captured JSON lines from byte `from` on that contain `needle`. Only those lines are
+/// copied and parsed, so polling neither rescans the whole run's output nor holds every
+/// other test's logging up for long (a full copy under the lock took seconds each time).
+pub(crate) fn json_lines_since(from: usize, needle: &str) -> Vec<serde_json::Value> {
+    let matching: Vec<String> = {
+        let logs = captured_logs().lock().expect("logs");
+        logs.get(from..)
+            .unwrap_or_default()
+            .split(|&b| b == b'\n')
+            .filter_map(|line| std::str::from_utf8(line).ok())
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    };
+    matching
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
 struct Writer(&'static Mutex<Vec<u8>>);
 
 impl std::io::Write for Writer {

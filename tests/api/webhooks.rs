@@ -23,7 +23,7 @@ use webhook::{RetrySchedule, Secret, WebhookConfig, WebhookUrl};
 
 use crate::e2e::{Stack, key_of, streaming_stack};
 use crate::metrics::check_emf;
-use crate::reliability::captured_logs;
+use crate::reliability::{json_lines_since, log_mark};
 
 const SECRET: &str = "whsec-test-0123456789";
 
@@ -302,7 +302,7 @@ async fn create_rotate_update_and_revoke_each_arrive_signed_within_20_seconds() 
 
 #[tokio::test]
 async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_afresh() {
-    let logs = captured_logs();
+    let mark = log_mark();
     let s = streaming_stack("whkretry").await;
     let receiver = Receiver::start(2).await;
     let (_notifier, _webhooks) = notifier_on(&s, &receiver.url, quick(9)).await;
@@ -330,9 +330,8 @@ async fn a_receiver_failing_its_first_two_attempts_still_gets_the_event_signed_a
     // Each attempt wrote one metric line (EMF, SPEC §13): the alarm on given-up deliveries and
     // the dashboard count these; the event id is a field, never a dimension.
     let outcomes = || -> Vec<Value> {
-        let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        json_lines_since(mark, &hit.event_id)
+            .into_iter()
             .filter(|l| l["message"] == "webhook" && l["event_id"] == hit.event_id.as_str())
             .collect()
     };
