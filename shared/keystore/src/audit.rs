@@ -154,6 +154,20 @@ pub fn event_id() -> Result<String, StoreError> {
     Ok(format!("evt_{random}"))
 }
 
+/// The event's place within `time`'s second, for the newest-first order: the microseconds of
+/// `reading`, the system clock read as the event is made, a little after the request read
+/// `time`. When a second boundary passed between the two readings, the event belongs at the
+/// end of `time`'s second; the reading's own microseconds would put it before events made
+/// earlier in that second. A clock moved forward in tests reads ahead of `reading`; its
+/// microseconds are taken as they are.
+fn micros_within(time: Timestamp, reading: std::time::Duration) -> u32 {
+    if i128::from(reading.as_secs()) > i128::from(time.epoch_secs()) {
+        999_999
+    } else {
+        reading.subsec_micros()
+    }
+}
+
 impl AuditEvent {
     /// The event of `action` on `target` (as it stands after the change), by `audit`'s actor.
     pub fn new(
@@ -171,7 +185,7 @@ impl AuditEvent {
         };
         let micros = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_micros());
+            .map_or(0, |reading| micros_within(time, reading));
         Ok(Self {
             id: event_id()?,
             time,
@@ -360,5 +374,29 @@ fn attr_value(a: &AttributeValue) -> Value {
                 .collect(),
         ),
         _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn an_event_made_after_its_requests_second_ended_sorts_last_in_that_second() {
+        let time = Timestamp::from_epoch_secs(1_700_000_010);
+        // Made half way through the second its request read.
+        let earlier = micros_within(time, Duration::from_micros(1_700_000_010_500_000));
+        assert_eq!(earlier, 500_000);
+        // A later request read the same second, but its event was made 3 ms into the next:
+        // it must still sort after the earlier one (it took 3_000 before the fix).
+        let later = micros_within(time, Duration::from_micros(1_700_000_011_003_000));
+        assert!(later > earlier, "{later} <= {earlier}");
+        assert_eq!(later, 999_999);
+        // A clock moved ahead of the system clock (tests): the reading's microseconds.
+        let ahead = Timestamp::from_epoch_secs(1_700_003_610);
+        let reading = Duration::from_micros(1_700_000_010_250_000);
+        assert_eq!(micros_within(ahead, reading), 250_000);
     }
 }
