@@ -122,8 +122,9 @@ pub(crate) fn captured_logs() -> &'static Mutex<Vec<u8>> {
     })
 }
 
-/// Where the captured logs end now (capturing from here on if nothing did yet). A test that polls the logs reads only what follows its
-/// mark: by the end of a run they hold about a gigabyte (every crate at TRACE).
+/// Where the captured logs end now (capturing from here on if nothing did yet). A test that
+/// polls the logs reads only what follows its mark: by the end of a run they hold about a
+/// gigabyte (every crate at TRACE).
 pub(crate) fn log_mark() -> usize {
     captured_logs().lock().map(|l| l.len()).unwrap_or_default()
 }
